@@ -1,0 +1,139 @@
+"""BodyPix: download from the pinned upstream commit, verify, fix losslessly, cache.
+
+BodyPix is on no package registry, so the only source is keijiro/BodyPixSentis at a pinned commit.
+The upstream files need a fix before onnxruntime runs them well: 73 weights are also declared as graph
+inputs (ORT warns and will not constant-fold them), and the stride-8 file's dilated convolutions use
+``auto_pad=SAME_UPPER``, which ORT's CPU kernel rejects. For stride-1 convolutions SAME padding does
+not depend on the input size, so explicit pads give exactly the same result.
+
+``OBS_BLUR_BODYPIX_MIRROR`` (a folder or a ``file://``/``https://`` URL holding the upstream file
+names) replaces the upstream URL, for tests and offline machines; the sha256 is checked all the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from obs_blur.errors import ObsBlurError
+from obs_blur.manifest import ModelSpec
+from obs_blur.model_files import sha256_of, verify_sha256
+from obs_blur.paths import downloaded_models_dir
+
+MIRROR_ENV = "OBS_BLUR_BODYPIX_MIRROR"
+DOWNLOAD_TIMEOUT_S = 60
+MAX_DOWNLOAD_BYTES = 64 << 20
+
+
+def ensure_bodypix_model(spec: ModelSpec, download: bool = True) -> Path:
+    """Path of the fixed, verified BodyPix file; downloads and fixes it the first time."""
+    target = downloaded_models_dir() / spec.file
+    if _cached_copy_is_valid(target, spec):
+        return target
+    if not download:
+        raise ObsBlurError(f"{spec.name} is not downloaded yet (it will be on first use, to {target})")
+    upstream_sha = spec.source.get("sha256", "")
+    if not upstream_sha:
+        raise ObsBlurError(f"models manifest has no upstream sha256 for {spec.name}")
+    with tempfile.TemporaryDirectory(prefix="obs-blur-") as tmp:
+        raw = Path(tmp) / "upstream.onnx"
+        _fetch(_source_url(spec), raw)
+        verify_sha256(raw, upstream_sha, f"downloaded {spec.name}")
+        fixed = Path(tmp) / "fixed.onnx"
+        fix_bodypix_graph(raw, fixed)
+        _install_atomically(fixed, target, upstream_sha)
+    return target
+
+
+def _sidecar(target: Path) -> Path:
+    return target.with_suffix(".json")
+
+
+def _cached_copy_is_valid(target: Path, spec: ModelSpec) -> bool:
+    """The cache is trusted only if the file still hashes to what we wrote, from the pinned upstream."""
+    try:
+        meta = json.loads(_sidecar(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if meta.get("upstream_sha256") != spec.source.get("sha256"):
+        return False
+    return target.is_file() and sha256_of(target) == meta.get("sha256")
+
+
+def _source_url(spec: ModelSpec) -> str:
+    url = spec.source.get("url", "")
+    mirror = os.environ.get(MIRROR_ENV)
+    if mirror:
+        name = url.rsplit("/", 1)[-1]
+        if "://" not in mirror:
+            return Path(mirror, name).resolve().as_uri()
+        return mirror.rstrip("/") + "/" + name
+    return url
+
+
+def _fetch(url: str, dest: Path) -> None:
+    """Download ``url`` to ``dest``: https from the pinned source, or file:// from a mirror only."""
+    scheme = urllib.parse.urlparse(url).scheme
+    if scheme not in ("https", "file"):
+        raise ObsBlurError(f"refusing to download from {url!r}: only https (or a local file mirror) is allowed")
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    except OSError as exc:
+        raise ObsBlurError(f"could not download {url}: {exc}") from None
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise ObsBlurError(f"download from {url} is larger than expected: refusing it")
+    dest.write_bytes(data)
+
+
+def fix_bodypix_graph(src: Path, dst: Path) -> None:
+    """Rewrite the upstream graph so onnxruntime runs it; the outputs are unchanged."""
+    try:
+        import onnx
+        from onnx import helper
+    except ImportError:
+        raise ObsBlurError("BodyPix needs the `onnx` package for a one-time model fix: pip install onnx") from None
+    model = onnx.load(str(src))
+    graph = model.graph
+    weights = {t.name for t in graph.initializer}
+    real_inputs = [i for i in graph.input if i.name not in weights]
+    del graph.input[:]
+    graph.input.extend(real_inputs)
+    for node in graph.node:
+        if node.op_type == "Conv":
+            _explicit_pads_for_stride1(node, helper)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))
+
+
+def _explicit_pads_for_stride1(node, helper) -> None:
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if attrs.get("auto_pad", b"NOTSET") not in (b"SAME_UPPER", b"SAME_LOWER"):
+        return
+    if any(s != 1 for s in attrs.get("strides", [1, 1])):
+        return  # SAME padding of a strided conv depends on the input size: keep it
+    kernel = attrs["kernel_shape"]
+    dilation = attrs.get("dilations", [1] * len(kernel))
+    total = [(k - 1) * d for k, d in zip(kernel, dilation)]
+    if any(t % 2 for t in total):
+        return  # odd total padding is asymmetric; none in BodyPix, leave it untouched
+    kept = [a for a in node.attribute if a.name != "auto_pad"]
+    del node.attribute[:]
+    node.attribute.extend(kept)
+    node.attribute.append(helper.make_attribute("pads", [t // 2 for t in total] * 2))
+
+
+def _install_atomically(fixed: Path, target: Path, upstream_sha: str) -> None:
+    """Write file then sidecar via renames, so a crash never leaves a half-written trusted model."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_model = target.with_suffix(".onnx.partial")
+    tmp_model.write_bytes(fixed.read_bytes())
+    os.replace(tmp_model, target)
+    meta = {"upstream_sha256": upstream_sha, "sha256": sha256_of(target)}
+    tmp_meta = _sidecar(target).with_suffix(".json.partial")
+    tmp_meta.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    os.replace(tmp_meta, _sidecar(target))

@@ -1,0 +1,181 @@
+"""Command line: run the filter's pipeline on files, benchmark it, and diagnose the installation.
+
+Every failure a user can cause (missing file, unreadable image, unknown model, corrupt model) ends
+with one sentence on stderr and exit status 2, never a traceback and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional
+
+from obs_blur.compositor import MODES, CompositeSettings, composite
+from obs_blur.errors import ObsBlurError
+from obs_blur.inference import DEVICES
+from obs_blur.media_io import VideoReader, VideoWriter, kind_of, read_image, write_image
+from obs_blur.pipeline import MaskPipeline
+from obs_blur.progress import Progress
+
+DESCRIPTION = """\
+obs-blur: background blur for video calls, as an OBS Studio filter.
+These commands run the filter's own pipeline (the same models and mask refinement) on files,
+without OBS. Examples:
+  python -m obs_blur mask photo.jpg --out masks/          # person masks as PNG (255 = person)
+  python -m obs_blur blur call.mp4 blurred.mp4            # blur the background of a video
+  python -m obs_blur blur me.png me-green.png --mode color --color 0,177,64
+  python -m obs_blur bench                                # how fast is it on this machine?
+  python -m obs_blur doctor                               # what is installed, what will run
+"""
+
+
+def _model_help() -> str:
+    try:
+        from obs_blur.manifest import load_manifest
+
+        manifest = load_manifest()
+        return f"segmentation model: {', '.join(manifest.names)} (default {manifest.default})"
+    except ObsBlurError:
+        return "segmentation model name (see `doctor`)"
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help=_model_help())
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where inference runs (default: auto)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m obs_blur", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    mask = commands.add_parser("mask", help="write person masks of images as PNG (255 = person)")
+    mask.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="input images")
+    mask.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for DIR/<name>.png")
+    _add_common(mask)
+
+    blur = commands.add_parser("blur", help="blur or replace the background of an image or video file")
+    blur.add_argument("input", type=Path, metavar="INPUT", help="image or video file")
+    blur.add_argument("output", type=Path, metavar="OUTPUT", help="file to write, of the same kind as INPUT")
+    blur.add_argument("--mode", choices=MODES, default="blur", help="what to do with the background (default blur)")
+    blur.add_argument("--strength", type=float, default=50.0, metavar="N", help="blur strength 0-100 (default 50)")
+    blur.add_argument("--color", default="0,177,64", metavar="R,G,B", help="background colour for --mode color")
+    blur.add_argument("--background", type=Path, metavar="IMAGE", help="background picture for --mode image")
+    _add_common(blur)
+
+    bench = commands.add_parser("bench", help="time every stage per model at 720p and 1080p")
+    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    bench.add_argument("--frames", type=int, default=200, metavar="N", help="timed frames per case (default 200)")
+    bench.add_argument("--models", nargs="*", metavar="NAME", help="models to time (default: the shipped ones)")
+    bench.add_argument("--image", type=Path, help="photo to build frames from (default: scikit-image's astronaut)")
+    bench.add_argument("--device", choices=DEVICES, default="auto", help="where inference runs (default: auto)")
+    bench.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default 1)")
+
+    commands.add_parser("doctor", help="show versions, execution providers and model status")
+    return parser
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'R,G,B' or '#RRGGBB' → (B, G, R) for OpenCV."""
+    try:
+        if text.startswith("#") and len(text) == 7:
+            r, g, b = (int(text[i : i + 2], 16) for i in (1, 3, 5))
+        else:
+            r, g, b = (int(part) for part in text.split(","))
+    except ValueError:
+        raise ObsBlurError(f"colour {text!r} is not R,G,B or #RRGGBB") from None
+    if not all(0 <= c <= 255 for c in (r, g, b)):
+        raise ObsBlurError(f"colour {text!r} has a component outside 0-255")
+    return (b, g, r)
+
+
+def run_mask(args: argparse.Namespace) -> int:
+    for image in args.images:
+        if kind_of(image) != "image":
+            raise ObsBlurError(f"{image}: `mask` takes images; for a video use `blur --mode mask`")
+    pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
+    with Progress(len(args.images), "images") as bar:
+        for image_path in args.images:
+            frame = read_image(image_path)
+            pipeline.reset()  # unrelated images: no temporal smoothing across them
+            write_image(args.out / f"{image_path.stem}.png", pipeline.alpha(frame))
+            bar.advance()
+    return 0
+
+
+def _composite_settings(args: argparse.Namespace) -> CompositeSettings:
+    image = read_image(args.background) if args.background is not None else None
+    if args.mode == "image" and image is None:
+        raise ObsBlurError("--mode image needs --background IMAGE")
+    if not 0 <= args.strength <= 100:
+        raise ObsBlurError(f"--strength {args.strength:g} is outside 0-100")
+    return CompositeSettings(mode=args.mode, strength=args.strength, color=parse_color(args.color), image=image)
+
+
+def run_blur(args: argparse.Namespace) -> int:
+    kind = kind_of(args.input)
+    if kind_of(args.output) != kind:
+        raise ObsBlurError(f"{args.output}: output must be a {kind} file like the input")
+    if args.input.resolve() == args.output.resolve():
+        raise ObsBlurError("output would overwrite the input: choose another file name")
+    settings = _composite_settings(args)
+    if kind == "video" and settings.mode == "transparent":
+        raise ObsBlurError("transparent output needs an image format with alpha (.png); videos cannot carry it here")
+    reader = VideoReader(args.input) if kind == "video" else None
+    frame = read_image(args.input) if reader is None else None
+    pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
+    if reader is None:
+        assert frame is not None
+        write_image(args.output, composite(frame, pipeline.alpha(frame), settings))
+        return 0
+    return _blur_video(reader, args.output, pipeline, settings)
+
+
+def _blur_video(reader: VideoReader, output: Path, pipeline: MaskPipeline, settings: CompositeSettings) -> int:
+    writer: Optional[VideoWriter] = None
+    committed = False
+    try:
+        with Progress(reader.frame_count, "frames") as bar:
+            for frame in reader:
+                if writer is None:
+                    writer = VideoWriter(output, reader.fps, (frame.shape[1], frame.shape[0]))
+                writer.write(composite(frame, pipeline.alpha(frame), settings))
+                bar.advance()
+        if writer is None:
+            raise ObsBlurError(f"{reader.path}: the video has no readable frames")
+        committed = True
+    finally:
+        if writer is not None:
+            writer.close(commit=committed)
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from obs_blur.bench import run_benchmark
+
+    return run_benchmark(args)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from obs_blur.doctor import run_doctor as doctor
+
+    return doctor()
+
+
+COMMANDS = {"mask": run_mask, "blur": run_blur, "bench": run_bench, "doctor": run_doctor}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ObsBlurError as exc:
+        print(f"obs-blur: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("obs-blur: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,53 @@
+"""Temporal smoothing of the person mask: less flicker without a lag ghost.
+
+A plain exponential moving average (obs-backgroundremoval's default 0.85) trades flicker for lag:
+when the person moves, the old silhouette fades out over several frames and leaves a ghost. Here the
+blend weight adapts per pixel to the size of the change. Small changes, which are the model's
+frame-to-frame noise at edges, are averaged strongly; large changes, which are real motion, pass
+through almost at once. This is the idea of the one-euro filter, applied per pixel.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+class MaskSmoother:
+    """Per-pixel adaptive EMA over successive capture-size masks.
+
+    ``strength`` 0 turns smoothing off; 1 averages small changes over about five frames.
+    ``motion_threshold`` is the probability change treated as certain motion (passed unsmoothed).
+    """
+
+    def __init__(self, strength: float = 0.5, motion_threshold: float = 0.25) -> None:
+        self.strength = float(np.clip(strength, 0.0, 1.0))
+        self.motion_threshold = float(motion_threshold)
+        self._state: Optional[np.ndarray] = None
+        self._weight: Optional[np.ndarray] = None
+
+    def reset(self) -> None:
+        """Forget history (new source, new model, or resolution change)."""
+        self._state = None
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        """Blend ``mask`` into the running state and return the smoothed mask (a new array)."""
+        state = self._state
+        if state is None or state.shape != mask.shape or self.strength <= 0.0:
+            self._state = mask.astype(np.float32, copy=True)
+            self._weight = np.empty_like(self._state)
+            return self._state.copy()
+        weight = self._weight
+        assert weight is not None
+        min_weight = 1.0 - 0.8 * self.strength
+        np.subtract(mask, state, out=weight)
+        delta = weight.copy()
+        np.abs(weight, out=weight)
+        # weight = min_weight + (1 - min_weight) * min(1, |delta| / motion_threshold)
+        np.multiply(weight, (1.0 - min_weight) / self.motion_threshold, out=weight)
+        np.minimum(weight, 1.0 - min_weight, out=weight)
+        weight += min_weight
+        delta *= weight
+        state += delta
+        return state.copy()
