@@ -77,7 +77,8 @@ def _cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """Scale and centre-crop ``image`` to fill width x height without distortion."""
     ih, iw = image.shape[:2]
     scale = max(width / iw, height / ih)
-    resized = cv2.resize(image, (max(width, round(iw * scale)), max(height, round(ih * scale))), interpolation=cv2.INTER_AREA)
+    size = (max(width, round(iw * scale)), max(height, round(ih * scale)))
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     y0 = (resized.shape[0] - height) // 2
     x0 = (resized.shape[1] - width) // 2
     return resized[y0 : y0 + height, x0 : x0 + width, :3].astype(np.float32)

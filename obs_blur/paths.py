@@ -22,7 +22,10 @@ def shipped_models_dir() -> Path:
 
 
 def user_data_dir() -> Path:
-    """Per-user data folder: ~/.local/share/obs-blur, %LOCALAPPDATA%\\obs-blur, ~/Library/Application Support/obs-blur."""
+    """Per-user data folder (downloaded models).
+
+    ~/.local/share/obs-blur, %LOCALAPPDATA%\\obs-blur, or ~/Library/Application Support/obs-blur.
+    """
     override = os.environ.get("OBS_BLUR_DATA")
     if override:
         return Path(override)
@@ -36,7 +39,10 @@ def user_data_dir() -> Path:
 
 
 def user_cache_dir() -> Path:
-    """Per-user cache folder (TensorRT engines): ~/.cache/obs-blur, %LOCALAPPDATA%\\obs-blur\\cache, ~/Library/Caches/obs-blur."""
+    """Per-user cache folder (TensorRT engines).
+
+    ~/.cache/obs-blur, %LOCALAPPDATA%\\obs-blur\\cache, or ~/Library/Caches/obs-blur.
+    """
     override = os.environ.get("OBS_BLUR_CACHE")
     if override:
         return Path(override)

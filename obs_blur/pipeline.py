@@ -14,7 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from obs_blur.refine import RefineSettings, apply_coefficients, band_coefficients, guide_from_frame
+from obs_blur.refine import DEFAULT_REFINE, RefineSettings, apply_coefficients, band_coefficients, guide_from_frame
 from obs_blur.segmenters import Segmenter, check_frame, load_segmenter
 from obs_blur.temporal import MaskSmoother
 
@@ -28,7 +28,7 @@ class MaskPipeline:
         self,
         segmenter: Segmenter,
         smoothing: float = DEFAULT_SMOOTHING,
-        refine: RefineSettings = RefineSettings(),
+        refine: RefineSettings = DEFAULT_REFINE,
     ) -> None:
         self.segmenter = segmenter
         self.smoother = MaskSmoother(smoothing)
@@ -41,7 +41,7 @@ class MaskPipeline:
         device: str = "auto",
         threads: Optional[int] = None,
         smoothing: float = DEFAULT_SMOOTHING,
-        refine: RefineSettings = RefineSettings(),
+        refine: RefineSettings = DEFAULT_REFINE,
     ) -> MaskPipeline:
         """Load a model by manifest name (verified) and wrap it in a pipeline."""
         return cls(load_segmenter(model, device=device, threads=threads), smoothing, refine)

@@ -36,6 +36,9 @@ class RefineSettings:
         return (0.5 - half, 0.5 + half)
 
 
+DEFAULT_REFINE = RefineSettings()
+
+
 def _box(image: np.ndarray, radius: int) -> np.ndarray:
     size = 2 * radius + 1
     return cv2.boxFilter(image, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
@@ -48,7 +51,7 @@ def guide_from_frame(frame: np.ndarray) -> np.ndarray:
 
 
 def band_coefficients(
-    small_guide: np.ndarray, mask: np.ndarray, settings: RefineSettings = RefineSettings()
+    small_guide: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> np.ndarray:
     """Guided-filter coefficients at capture size, with the edge band folded in.
 
@@ -72,9 +75,8 @@ def band_coefficients(
 
 
 #: smoothstep(0, 1, t) on 256 levels of t, as 8-bit alpha.
-_SMOOTHSTEP_LUT = np.clip(np.round(255 * (lambda t: t * t * (3 - 2 * t))(np.linspace(0, 1, 256))), 0, 255).astype(
-    np.uint8
-)
+_LEVELS = np.linspace(0.0, 1.0, 256)
+_SMOOTHSTEP_LUT = np.round(255 * _LEVELS * _LEVELS * (3 - 2 * _LEVELS)).astype(np.uint8)
 
 
 def apply_coefficients(coefficients: np.ndarray, guide: np.ndarray) -> np.ndarray:
@@ -93,7 +95,7 @@ def apply_coefficients(coefficients: np.ndarray, guide: np.ndarray) -> np.ndarra
 
 
 def refine_mask(
-    frame: np.ndarray, mask: np.ndarray, settings: RefineSettings = RefineSettings()
+    frame: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> np.ndarray:
     """Capture-size probability mask → full-resolution 8-bit alpha aligned to the frame's edges."""
     guide = guide_from_frame(frame)
@@ -102,7 +104,9 @@ def refine_mask(
     return apply_coefficients(band_coefficients(small_guide, mask, settings), guide)
 
 
-def bilinear_alpha(frame_shape: tuple[int, ...], mask: np.ndarray, settings: RefineSettings = RefineSettings()) -> np.ndarray:
+def bilinear_alpha(
+    frame_shape: tuple[int, ...], mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
+) -> np.ndarray:
     """The unrefined baseline: bilinear upsampling plus the same edge band (for quality comparison)."""
     up = cv2.resize(mask, (frame_shape[1], frame_shape[0]), interpolation=cv2.INTER_LINEAR)
     low, high = settings.band
