@@ -55,22 +55,30 @@ def blur_sigma(height: int, strength: float) -> float:
 
 
 def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
-    """Blurred background estimated from background pixels only (BGR float32, full size)."""
+    """Blurred background estimated from background pixels only (BGR uint8, full size).
+
+    Premultiplying by the background weight happens at full resolution in 8 bits (cheap, and a
+    person pixel has weight 0 exactly); everything after the area downscale is float at low
+    resolution.
+    """
     height, width = frame.shape[:2]
+    bgr = _contiguous_bgr(frame)
     sigma = blur_sigma(height, strength)
-    bgr = frame[..., :3].astype(np.float32)
     if sigma <= 0:
         return bgr
     work = (max(1, round(width * BLUR_WORK_SCALE)), max(1, round(height * BLUR_WORK_SCALE)))
-    weight = 1.0 - alpha.astype(np.float32) * np.float32(1 / 255)
-    weighted = np.concatenate([bgr * weight[..., None], weight[..., None]], axis=2)
-    small = cv2.resize(weighted, work, interpolation=cv2.INTER_AREA)
+    weight = cv2.subtract(255, alpha)
+    premultiplied = cv2.multiply(bgr, cv2.merge([weight, weight, weight]), scale=1 / 255)
+    small = cv2.resize(premultiplied, work, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small_weight = cv2.resize(weight, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
     small_sigma = sigma * work[1] / height
     blurred = cv2.GaussianBlur(small, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
-    total = blurred[..., 3:4]
-    plain = cv2.GaussianBlur(cv2.resize(bgr, work, interpolation=cv2.INTER_AREA), (0, 0), small_sigma)
-    estimate = np.where(total > MIN_BACKGROUND_WEIGHT, blurred[..., :3] / np.maximum(total, 1e-6), plain)
-    return cv2.resize(estimate, (width, height), interpolation=cv2.INTER_LINEAR)
+    total = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)[..., None]
+    plain = cv2.resize(bgr, work, interpolation=cv2.INTER_AREA).astype(np.float32)
+    plain = cv2.GaussianBlur(plain, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
+    estimate = np.where(total > MIN_BACKGROUND_WEIGHT, blurred / np.maximum(total, 1e-6), plain)
+    small_u8 = np.clip(estimate + 0.5, 0, 255).astype(np.uint8)
+    return cv2.resize(small_u8, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -81,15 +89,26 @@ def _cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     y0 = (resized.shape[0] - height) // 2
     x0 = (resized.shape[1] - width) // 2
-    return resized[y0 : y0 + height, x0 : x0 + width, :3].astype(np.float32)
+    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width, :3])
+
+
+def _contiguous_bgr(frame: np.ndarray) -> np.ndarray:
+    """BGR pixels in a contiguous array: OpenCV is 5x slower on strided channel views."""
+    return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR) if frame.shape[2] == 4 else frame
 
 
 def _blend(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha.astype(np.float32)[..., None] * np.float32(1 / 255)
-    mixed = background + (frame[..., :3].astype(np.float32) - background) * a
-    out = frame.copy()
-    out[..., :3] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-    return out
+    """``alpha * frame + (1 - alpha) * background`` in 8 bits; keeps the frame's own alpha channel."""
+    person = cv2.merge([alpha, alpha, alpha])
+    rest = cv2.subtract(255, person)
+    mixed = cv2.add(
+        cv2.multiply(_contiguous_bgr(frame), person, scale=1 / 255),
+        cv2.multiply(background, rest, scale=1 / 255),
+    )
+    if frame.shape[2] == 3:
+        return mixed
+    blue, green, red = cv2.split(mixed)
+    return cv2.merge([blue, green, red, cv2.extractChannel(frame, 3)])
 
 
 def composite(frame: np.ndarray, alpha: np.ndarray, settings: CompositeSettings) -> np.ndarray:
@@ -113,8 +132,8 @@ def composite(frame: np.ndarray, alpha: np.ndarray, settings: CompositeSettings)
     if settings.mode == "blur":
         background = background_blur(frame, alpha, settings.strength)
     elif settings.mode == "color":
-        background = np.empty((height, width, 3), np.float32)
-        background[:] = np.asarray(settings.color, np.float32)
+        background = np.empty((height, width, 3), np.uint8)
+        background[:] = np.asarray(settings.color, np.uint8)
     else:
         assert settings.image is not None
         background = _cover(settings.image, width, height)

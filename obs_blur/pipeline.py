@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-import cv2
 import numpy as np
 
-from obs_blur.refine import DEFAULT_REFINE, RefineSettings, apply_coefficients, band_coefficients, guide_from_frame
-from obs_blur.segmenters import Segmenter, check_frame, load_segmenter
+from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_mask
+from obs_blur.segmenters import Segmenter, load_segmenter
 from obs_blur.temporal import MaskSmoother
 
 DEFAULT_SMOOTHING = 0.5
@@ -67,13 +66,7 @@ class MaskPipeline:
         mask = self.low_res_mask(small_frame)
         return band_coefficients(guide_from_frame(small_frame), mask, self.refine), mask
 
-    def refine_to_alpha(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Capture-size mask → full-resolution uint8 alpha aligned to the frame's edges."""
-        guide = guide_from_frame(frame)
-        small_guide = cv2.resize(guide, (mask.shape[1], mask.shape[0]), interpolation=cv2.INTER_AREA)
-        return apply_coefficients(band_coefficients(small_guide, mask, self.refine), guide)
-
     def alpha(self, frame: np.ndarray) -> np.ndarray:
         """Full pipeline: frame (BGR/BGRA) → uint8 alpha of the same size, 255 = person."""
-        check_frame(frame)
-        return self.refine_to_alpha(frame, self.low_res_mask(frame))
+        mask, small = self.segmenter.predict_with_capture(frame)
+        return refine_mask(frame, small, self.smoother(mask), self.refine)

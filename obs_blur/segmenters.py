@@ -58,10 +58,15 @@ class Segmenter(ABC):
     def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
         """Model output → float32 probability mask of ``size`` (width, height)."""
 
+    def capture(self, frame: np.ndarray) -> np.ndarray:
+        """The frame at capture size, resized the way the model's own pipeline does."""
+        size = self.capture_size(frame.shape[1], frame.shape[0])
+        return frame if (frame.shape[1], frame.shape[0]) == size else self._resize(frame, size)
+
     def preprocess(self, frame: np.ndarray) -> np.ndarray:
         """Frame → the model's NHWC float32 input tensor (reuses one buffer per size)."""
-        size = self.capture_size(frame.shape[1], frame.shape[0])
-        small = frame if (frame.shape[1], frame.shape[0]) == size else self._resize(frame, size)
+        small = self.capture(frame)
+        size = (small.shape[1], small.shape[0])
         rgb = cv2.cvtColor(small, _to_rgb_code(small))
         tensor = self._inputs.get(size)
         if tensor is None:
@@ -78,9 +83,13 @@ class Segmenter(ABC):
 
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Frame → probability mask at capture size (preprocess, inference, postprocess)."""
+        return self.predict_with_capture(frame)[0]
+
+    def predict_with_capture(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame → (probability mask at capture size, the frame at capture size as the model saw it)."""
         check_frame(frame)
-        size = self.capture_size(frame.shape[1], frame.shape[0])
-        return self.postprocess(self.infer(self.preprocess(frame)), size)
+        small = self.capture(frame)
+        return self.postprocess(self.infer(self.preprocess(small)), (small.shape[1], small.shape[0])), small
 
 
 class MediaPipeSegmenter(Segmenter):

