@@ -96,6 +96,8 @@ def run_mask(args: argparse.Namespace) -> int:
     for image in args.images:
         if kind_of(image) != "image":
             raise ObsBlurError(f"{image}: `mask` takes images; for a video use `blur --mode mask`")
+        if not image.is_file():
+            raise ObsBlurError(f"{image}: no such file")
     pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
     with Progress(len(args.images), "images") as bar:
         for image_path in args.images:

@@ -26,8 +26,11 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._draw(final=True)
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self._draw(final=True)
+        elif self._live:
+            self.stream.write("\n")  # leave the partial bar on its own line above the error
 
     def advance(self, count: int = 1) -> None:
         self.done += count

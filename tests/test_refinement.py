@@ -1,0 +1,140 @@
+"""Temporal smoothing, edge-aware refinement and the compositor's promises (no halo, real blur)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from obs_blur.compositor import CompositeSettings, background_blur, blur_sigma, composite
+from obs_blur.errors import ObsBlurError
+from obs_blur.refine import bilinear_alpha, refine_mask
+from obs_blur.temporal import MaskSmoother
+
+
+def test_smoothing_cuts_small_noise() -> None:
+    rng = np.random.default_rng(1)
+    base = np.full((36, 64), 0.6, np.float32)
+    smoother = MaskSmoother(strength=0.7)
+    raw, smooth = [], []
+    for _ in range(60):
+        noisy = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
+        raw.append(noisy)
+        smooth.append(smoother(noisy))
+    raw_flicker = np.mean([np.abs(a - b).mean() for a, b in zip(raw[1:], raw[:-1])])
+    smooth_flicker = np.mean([np.abs(a - b).mean() for a, b in zip(smooth[11:], smooth[10:-1])])
+    assert smooth_flicker < 0.5 * raw_flicker
+
+
+def test_smoothing_follows_motion_at_once() -> None:
+    """A big change (a hand moving in) is not faded in over frames: no lag ghost."""
+    smoother = MaskSmoother(strength=1.0)
+    smoother(np.zeros((8, 8), np.float32))
+    step = smoother(np.ones((8, 8), np.float32))
+    assert step.min() == pytest.approx(1.0)
+    assert smoother(np.zeros((8, 8), np.float32)).max() == pytest.approx(0.0)
+
+
+def test_smoothing_off_and_reset() -> None:
+    smoother = MaskSmoother(strength=0.0)
+    smoother(np.zeros((4, 4), np.float32))
+    assert smoother(np.full((4, 4), 0.1, np.float32)).max() == pytest.approx(0.1)
+    smoother = MaskSmoother(strength=1.0)
+    smoother(np.zeros((4, 4), np.float32))
+    smoother.reset()
+    assert smoother(np.full((4, 4), 0.1, np.float32)).max() == pytest.approx(0.1)
+
+
+def _edge_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A bright 'person' left of x=300 on a dark background, and a blurry low-res mask of it."""
+    frame = np.full((360, 640, 3), 40, np.uint8)
+    frame[:, :300] = 200
+    small = cv2.resize(frame, (128, 72), interpolation=cv2.INTER_AREA)
+    truth = np.zeros((72, 128), np.float32)
+    truth[:, :60] = 1.0
+    blurry = cv2.GaussianBlur(truth, (0, 0), 3)
+    return frame, small, blurry
+
+
+def test_refinement_snaps_to_the_real_edge() -> None:
+    frame, small, blurry = _edge_scene()
+    refined = refine_mask(frame, small, blurry)[180].astype(int)
+    plain = bilinear_alpha(frame.shape, blurry)[180].astype(int)
+    assert refined[:290].min() > 240 and refined[310:].max() < 15
+    width_refined = int(((refined > 15) & (refined < 240)).sum())
+    width_plain = int(((plain > 15) & (plain < 240)).sum())
+    assert width_refined < width_plain / 2, (width_refined, width_plain)
+
+
+def _pasted_person(size: int = 360) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A detailed 'person' (random texture) with a hand-made mask on a plain grey background."""
+    rng = np.random.default_rng(7)
+    background = np.full((size, 640, 3), 128, np.uint8)
+    alpha = np.zeros((size, 640), np.uint8)
+    cv2.ellipse(alpha, (320, size), (110, size * 2 // 3), 0, 0, 360, 255, -1)
+    cv2.circle(alpha, (320, size // 3), 60, 255, -1)
+    person = rng.integers(170, 256, (size, 640, 3), dtype=np.uint8)  # brighter than the background
+    frame = np.where(alpha[..., None] > 0, person, background)
+    return frame, alpha, background
+
+
+@pytest.mark.parametrize("strength", [10, 50, 100])
+def test_no_halo_around_the_person(strength: float) -> None:
+    """Band 4-30 px outside the person vs the blurred background alone: at most 1 grey level."""
+    frame, alpha, background = _pasted_person()
+    out = composite(frame, alpha, CompositeSettings(strength=strength)).astype(np.float32)
+    outside = cv2.dilate(alpha, np.ones((61, 61), np.uint8)) > 0
+    near = cv2.dilate(alpha, np.ones((9, 9), np.uint8)) > 0
+    band = outside & ~near
+    halo = np.abs(out[band] - background.astype(np.float32)[band]).mean()
+    assert halo <= 1.0, halo
+    if strength < 50:
+        return  # a small blur does not reach 4 px out, naive or not
+    naive = cv2.GaussianBlur(frame, (0, 0), blur_sigma(frame.shape[0], strength)).astype(np.float32)
+    assert np.abs(naive[band] - 128).mean() > 3 * max(halo, 0.5), "the naive blur must show the halo we avoid"
+
+
+def _detail(image: np.ndarray) -> float:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return float(np.abs(grey - cv2.blur(grey, (5, 5))).mean())
+
+
+def test_blur_removes_background_detail_and_keeps_the_person(astronaut: np.ndarray) -> None:
+    alpha = np.zeros(astronaut.shape[:2], np.uint8)
+    alpha[60:, 140:380] = 255
+    out = composite(astronaut, alpha, CompositeSettings(strength=50))
+    background = (alpha == 0)[..., None]
+    assert _detail(np.where(background, out, 0)) < 0.3 * _detail(np.where(background, astronaut, 0))
+    assert np.abs(out[alpha == 255].astype(int) - astronaut[alpha == 255]).max() <= 1
+
+
+def test_strength_is_continuous(astronaut: np.ndarray) -> None:
+    alpha = np.zeros(astronaut.shape[:2], np.uint8)
+    details = [_detail(background_blur(astronaut, alpha, s)) for s in (0, 10, 20, 40, 80)]
+    assert details == sorted(details, reverse=True) and details[0] > details[-1] * 3
+
+
+def test_other_modes(astronaut: np.ndarray) -> None:
+    alpha = np.zeros(astronaut.shape[:2], np.uint8)
+    alpha[100:200, 100:200] = 255
+    color = composite(astronaut, alpha, CompositeSettings(mode="color", color=(10, 20, 30)))
+    assert tuple(color[0, 0]) == (10, 20, 30) and (color[150, 150] == astronaut[150, 150]).all()
+    picture = np.zeros((50, 100, 3), np.uint8)
+    picture[:, :, 1] = 255
+    image = composite(astronaut, alpha, CompositeSettings(mode="image", image=picture))
+    assert tuple(image[0, 0]) == (0, 255, 0)
+    transparent = composite(astronaut, alpha, CompositeSettings(mode="transparent"))
+    assert transparent.shape[2] == 4 and transparent[0, 0, 3] == 0 and transparent[150, 150, 3] == 255
+    mask = composite(astronaut, alpha, CompositeSettings(mode="mask"))
+    assert mask[150, 150, 0] == 255 and mask[0, 0, 0] == 0
+    with pytest.raises(ObsBlurError):
+        composite(astronaut, alpha, CompositeSettings(mode="sparkle"))
+    with pytest.raises(ObsBlurError):
+        composite(astronaut, alpha, CompositeSettings(mode="image"))
+
+
+def test_bgra_frame_keeps_its_alpha_channel(astronaut: np.ndarray) -> None:
+    frame = cv2.cvtColor(astronaut, cv2.COLOR_BGR2BGRA)
+    frame[..., 3] = 77
+    out = composite(frame, np.zeros(frame.shape[:2], np.uint8), CompositeSettings())
+    assert out.shape == frame.shape and (out[..., 3] == 77).all()
