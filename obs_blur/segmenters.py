@@ -101,9 +101,7 @@ class MediaPipeSegmenter(Segmenter):
     """
 
     def capture_size(self, width: int, height: int) -> Size:
-        size = self.spec.fixed_input_size
-        assert size is not None, "MediaPipe models have a fixed input size"
-        return size
+        return capture_size_for(self.spec, width, height)
 
     def _resize(self, frame: np.ndarray, size: Size) -> np.ndarray:
         sx, sy = size[0] / frame.shape[1], size[1] / frame.shape[0]
@@ -126,14 +124,8 @@ class BodyPixSegmenter(Segmenter):
     one affine warp: a plain resize of the grid would shift the mask by half a cell.
     """
 
-    #: Capture width for landscape frames (16k+1). 321 keeps inference near 1-3 ms on one CPU core.
-    capture_long_side = 321
-
     def capture_size(self, width: int, height: int) -> Size:
-        long_side = self.capture_long_side
-        if width >= height:
-            return (long_side, _grid_size(height / width * (long_side - 1)))
-        return (_grid_size(width / height * (long_side - 1)), long_side)
+        return capture_size_for(self.spec, width, height)
 
     def _resize(self, frame: np.ndarray, size: Size) -> np.ndarray:
         return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
@@ -151,6 +143,25 @@ class BodyPixSegmenter(Segmenter):
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
+
+
+#: BodyPix capture size along the long side (16k+1): 321 keeps inference near 1-3 ms on one CPU core.
+BODYPIX_LONG_SIDE = 321
+
+
+def capture_size_for(spec: ModelSpec, width: int, height: int) -> Size:
+    """(width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model.
+
+    A pure function of the manifest entry, so the OBS filter can size its GPU capture without
+    loading the model.
+    """
+    fixed = spec.fixed_input_size
+    if fixed is not None:
+        return fixed
+    long_side = BODYPIX_LONG_SIDE
+    if width >= height:
+        return (long_side, _grid_size(height / max(width, 1) * (long_side - 1)))
+    return (_grid_size(width / max(height, 1) * (long_side - 1)), long_side)
 
 
 def _grid_size(length: float) -> int:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from obs_blur.errors import ObsBlurError
+from obs_blur.manifest import load_manifest
 from obs_blur.pipeline import MaskPipeline
-from obs_blur.segmenters import BodyPixSegmenter, bodypix_cell_offset
+from obs_blur.segmenters import bodypix_cell_offset, capture_size_for
 
 SHIPPED = ["mediapipe-landscape", "mediapipe-general"]
 BODYPIX = ["bodypix-s16", "bodypix-s8"]
@@ -60,8 +61,8 @@ def test_bodypix_grid_is_aligned_with_mediapipe(model: str, bodypix_mirror: obje
 
 
 def test_bodypix_capture_sizes_are_16k_plus_1() -> None:
-    sizes = [BodyPixSegmenter.capture_size(BodyPixSegmenter.__new__(BodyPixSegmenter), w, h)
-             for w, h in [(1280, 720), (1920, 1080), (720, 1280), (640, 480), (16, 16)]]
+    spec = load_manifest().get("bodypix-s16")
+    sizes = [capture_size_for(spec, w, h) for w, h in [(1280, 720), (1920, 1080), (720, 1280), (640, 480), (16, 16)]]
     for width, height in sizes:
         assert width % 16 == 1 and height % 16 == 1
     assert sizes[0] == (321, 177)
