@@ -17,7 +17,7 @@ from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, g
 from obs_blur.segmenters import Segmenter, load_segmenter
 from obs_blur.temporal import MaskSmoother
 
-DEFAULT_SMOOTHING = 0.5
+DEFAULT_SMOOTHING = 0.8
 
 
 class MaskPipeline:

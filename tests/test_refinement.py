@@ -15,7 +15,7 @@ from obs_blur.temporal import MaskSmoother
 def test_smoothing_cuts_small_noise() -> None:
     rng = np.random.default_rng(1)
     base = np.full((36, 64), 0.6, np.float32)
-    smoother = MaskSmoother(strength=0.7)
+    smoother = MaskSmoother(strength=0.7, motion_threshold=0.25)
     raw, smooth = [], []
     for _ in range(60):
         noisy = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
