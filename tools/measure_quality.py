@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from obs_blur.pipeline import MaskPipeline  # noqa: E402
-from obs_blur.refine import bilinear_alpha, refine_mask  # noqa: E402
-from obs_blur.temporal import MaskSmoother  # noqa: E402
+from obs_blur.pipeline import MaskPipeline
+from obs_blur.refine import bilinear_alpha, refine_mask
+from obs_blur.temporal import MaskSmoother
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "dev"
 
