@@ -26,7 +26,7 @@ class RefineSettings:
     """Guided-filter radius (capture pixels), regularisation, and the soft edge band."""
 
     radius: int = 2
-    eps: float = 0.004
+    eps: float = 0.001
     #: Edge softness 0..1: the width of the smoothstep band around probability 0.5.
     softness: float = 0.35
 
