@@ -12,7 +12,7 @@ it (on the GPU or with ``cv2.resize``) lines it up with the full-resolution fram
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -37,59 +37,111 @@ def _to_rgb_code(frame: np.ndarray) -> int:
     return cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB
 
 
+class _Buffers:
+    """Per-capture-size buffers reused every frame, and the session binding that points at them.
+
+    Fresh arrays of this size cost page faults on every frame; binding input and output once lets
+    onnxruntime read and write them in place.
+    """
+
+    def __init__(self, session: Any, spec: ModelSpec, size: Size) -> None:
+        width, height = size
+        self.smalls: dict[int, np.ndarray] = {}
+        self.size = size
+        self.rgb = np.empty((height, width, 3), np.uint8)
+        self.tensor = np.zeros((1, height, width, 3), np.float32)
+        output_shape = session.run([spec.output_name], {spec.input_name: self.tensor})[0].shape
+        self.output = np.empty(output_shape, np.float32)
+        self.binding = session.io_binding()
+        from onnxruntime import OrtValue
+
+        self.binding.bind_ortvalue_input(spec.input_name, OrtValue.ortvalue_from_numpy(self.tensor))
+        self.binding.bind_ortvalue_output(spec.output_name, OrtValue.ortvalue_from_numpy(self.output))
+
+    def small_for(self, channels: int) -> np.ndarray:
+        small = self.smalls.get(channels)
+        if small is None:
+            small = self.smalls[channels] = np.empty((self.size[1], self.size[0], channels), np.uint8)
+        return small
+
+
 class Segmenter(ABC):
     """A loaded model: frame in, person probability at capture size out."""
 
     def __init__(self, spec: ModelSpec, session: InferenceSession) -> None:
         self.spec = spec
         self.session = session
-        self._run = session.session.run
-        self._inputs: dict[Size, np.ndarray] = {}
+        self._buffers: dict[Size, _Buffers] = {}
 
     @abstractmethod
     def capture_size(self, width: int, height: int) -> Size:
         """The (width, height) at which a ``width`` x ``height`` frame is fed to the model."""
 
     @abstractmethod
-    def _resize(self, frame: np.ndarray, size: Size) -> np.ndarray:
-        """Bring a full frame to capture size the way the model's own pipeline does."""
+    def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
+        """Bring a full frame to capture size (into ``out``) the way the model's own pipeline does."""
 
     @abstractmethod
     def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
         """Model output → float32 probability mask of ``size`` (width, height)."""
 
+    def _buffers_for(self, size: Size) -> _Buffers:
+        buffers = self._buffers.get(size)
+        if buffers is None:
+            buffers = self._buffers[size] = _Buffers(self.session.session, self.spec, size)
+        return buffers
+
     def capture(self, frame: np.ndarray) -> np.ndarray:
-        """The frame at capture size, resized the way the model's own pipeline does."""
+        """The frame at capture size, resized the way the model's own pipeline does.
+
+        The result lives in a buffer reused for every frame of this size (no per-frame allocation):
+        copy it if it must outlive the next call.
+        """
         size = self.capture_size(frame.shape[1], frame.shape[0])
-        return frame if (frame.shape[1], frame.shape[0]) == size else self._resize(frame, size)
+        if (frame.shape[1], frame.shape[0]) == size:
+            return frame
+        buffers = self._buffers_for(size)
+        small = buffers.small_for(frame.shape[2])
+        self._resize(frame, size, small)
+        return small
 
     def preprocess(self, frame: np.ndarray) -> np.ndarray:
-        """Frame → the model's NHWC float32 input tensor (reuses one buffer per size)."""
+        """Frame → the model's NHWC float32 input tensor (a reused buffer, bound to the session)."""
         small = self.capture(frame)
-        size = (small.shape[1], small.shape[0])
-        rgb = cv2.cvtColor(small, _to_rgb_code(small))
-        tensor = self._inputs.get(size)
-        if tensor is None:
-            tensor = self._inputs[size] = np.empty((1, size[1], size[0], 3), np.float32)
-        # One pass: uint8 → float32 with the model's scale and offset, written into the reused buffer.
-        np.multiply(rgb, np.float32(self.spec.scale), out=tensor[0], casting="unsafe")
+        buffers = self._buffers_for((small.shape[1], small.shape[0]))
+        cv2.cvtColor(small, _to_rgb_code(small), dst=buffers.rgb)
+        tensor = buffers.tensor
+        # One pass: uint8 → float32 with the model's scale, written straight into the bound input.
+        np.multiply(buffers.rgb, np.float32(self.spec.scale), out=tensor[0], casting="unsafe")
         if self.spec.offset:
             tensor += np.float32(self.spec.offset)
         return tensor
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
-        """Run the model; onnxruntime releases the GIL while it computes."""
-        return self._run([self.spec.output_name], {self.spec.input_name: tensor})[0]
+        """Run the model (onnxruntime releases the GIL); returns a reused output buffer.
+
+        A tensor from ``preprocess`` is already bound to the session (IOBinding: no copies, no
+        allocations); any other tensor goes through a plain ``run``.
+        """
+        buffers = self._buffers.get((tensor.shape[2], tensor.shape[1]))
+        if buffers is not None and tensor is buffers.tensor:
+            self.session.session.run_with_iobinding(buffers.binding)
+            return buffers.output
+        return self.session.session.run([self.spec.output_name], {self.spec.input_name: tensor})[0]
 
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Frame → probability mask at capture size (preprocess, inference, postprocess)."""
         return self.predict_with_capture(frame)[0]
 
     def predict_with_capture(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frame → (probability mask at capture size, the frame at capture size as the model saw it)."""
+        """Frame → (probability mask at capture size, the frame at capture size as the model saw it).
+
+        The mask is a new array; the capture-size frame is a reused buffer (valid until the next call).
+        """
         check_frame(frame)
         small = self.capture(frame)
-        return self.postprocess(self.infer(self.preprocess(small)), (small.shape[1], small.shape[0])), small
+        mask = self.postprocess(self.infer(self.preprocess(small)), (small.shape[1], small.shape[0]))
+        return mask, small
 
 
 class MediaPipeSegmenter(Segmenter):
@@ -103,16 +155,20 @@ class MediaPipeSegmenter(Segmenter):
     def capture_size(self, width: int, height: int) -> Size:
         return capture_size_for(self.spec, width, height)
 
-    def _resize(self, frame: np.ndarray, size: Size) -> np.ndarray:
+    def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
         sx, sy = size[0] / frame.shape[1], size[1] / frame.shape[0]
         warp = np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0]], np.float64)
-        return cv2.warpAffine(frame, warp, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # When the frame is an exact multiple of the model size (1280x720 → 256x144), every sample
+        # falls on a pixel centre: nearest gives the same values as bilinear and reads half the memory.
+        exact = frame.shape[1] % size[0] == 0 and frame.shape[0] % size[1] == 0
+        interpolation = cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR
+        cv2.warpAffine(frame, warp, size, dst=out, flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
 
     def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
         mask = output.reshape(output.shape[1], output.shape[2])
         if (mask.shape[1], mask.shape[0]) != size:
-            mask = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
-        return mask
+            return cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+        return mask.copy()
 
 
 class BodyPixSegmenter(Segmenter):
@@ -127,8 +183,8 @@ class BodyPixSegmenter(Segmenter):
     def capture_size(self, width: int, height: int) -> Size:
         return capture_size_for(self.spec, width, height)
 
-    def _resize(self, frame: np.ndarray, size: Size) -> np.ndarray:
-        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
+        cv2.resize(frame, size, dst=out, interpolation=cv2.INTER_AREA)
 
     def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
         logits = output.reshape(output.shape[1], output.shape[2]).astype(np.float32)

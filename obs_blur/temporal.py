@@ -28,6 +28,7 @@ class MaskSmoother:
         self.motion_threshold = float(motion_threshold)
         self._state: Optional[np.ndarray] = None
         self._weight: Optional[np.ndarray] = None
+        self._delta: Optional[np.ndarray] = None
 
     def reset(self) -> None:
         """Forget history (new source, new model, or resolution change)."""
@@ -39,17 +40,17 @@ class MaskSmoother:
         if state is None or state.shape != mask.shape or self.strength <= 0.0:
             self._state = mask.astype(np.float32, copy=True)
             self._weight = np.empty_like(self._state)
+            self._delta = np.empty_like(self._state)
             return self._state.copy()
-        weight = self._weight
-        assert weight is not None
+        weight, delta = self._weight, self._delta
+        assert weight is not None and delta is not None
         min_weight = max(0.05, 1.0 - self.strength)
-        np.subtract(mask, state, out=weight)
-        delta = weight.copy()
-        np.abs(weight, out=weight)
+        np.subtract(mask, state, out=delta)
+        np.abs(delta, out=weight)
         # weight = min_weight + (1 - min_weight) * min(1, |delta| / motion_threshold)
         np.multiply(weight, (1.0 - min_weight) / self.motion_threshold, out=weight)
         np.minimum(weight, 1.0 - min_weight, out=weight)
         weight += min_weight
-        delta *= weight
+        np.multiply(delta, weight, out=delta)
         state += delta
         return state.copy()
