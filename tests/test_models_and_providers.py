@@ -102,7 +102,8 @@ def test_bodypix_altered_cache_is_replaced(
     assert sha256_of(ensure_bodypix_model(spec)) == good
 
 
-def test_only_https_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_https_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OBS_BLUR_DATA", str(tmp_path / "empty"))
     monkeypatch.setenv("OBS_BLUR_BODYPIX_MIRROR", "http://127.0.0.1:9/")
     with pytest.raises(ObsBlurError, match="only https"):
         ensure_bodypix_model(load_manifest().get("bodypix-s16"))
