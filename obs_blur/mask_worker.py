@@ -10,9 +10,11 @@ documented there.
 Protocol: JSON lines. Commands on stdin::
 
     {"cmd": "configure", "id": 3, "model": "mediapipe-landscape", "device": "auto", "threads": 1,
-     "smoothing": 0.5, "softness": 0.35}
+     "smoothing": 0.8, "softness": null}    # null (model, threads, settings): the default
     {"cmd": "frame", "seq": 42}          # the frame slot holds frame 42: compute its mask
     {"cmd": "quit"}
+
+A ``configure`` that changes only smoothing or softness keeps the loaded model and the mask history.
 
 Events on stdout (nothing else is ever written there: fd 1 is pointed at stderr, so even native
 libraries that print cannot corrupt the stream)::
@@ -41,7 +43,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -63,6 +65,7 @@ class EventStream:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self.on_sent: Callable[[], None] = lambda: None
 
     @classmethod
     def take_over_stdout(cls) -> EventStream:
@@ -80,6 +83,7 @@ class EventStream:
                 data = data[os.write(self._fd, data) :]
         except (BrokenPipeError, OSError) as exc:
             raise ParentGone(str(exc)) from None
+        self.on_sent()
 
 
 def first_line(exc: BaseException) -> str:
@@ -165,7 +169,7 @@ class MaskWorker:
             if reloaded:
                 self._load(key)
                 self._warm_up()
-            self._apply_settings(float(command.get("smoothing", 0.5)), float(command.get("softness", 0.35)))
+            self._apply_settings(command.get("smoothing"), command.get("softness"))
         except Exception as exc:  # reported to the parent, never fatal
             self.pipeline, self.model_key = None, None
             log.warning("configure %s failed: %s", key, exc)
@@ -196,9 +200,14 @@ class MaskWorker:
         self.pipeline.capture_coefficients(np.zeros((height, width, 4), np.uint8))
         self.pipeline.reset()
 
-    def _apply_settings(self, smoothing: float, softness: float) -> None:
+    def _apply_settings(self, smoothing: Optional[float], softness: Optional[float]) -> None:
         """Smoothing and softness change without a reload and without forgetting the mask history."""
-        self.pipeline.smoother.strength = min(max(smoothing, 0.0), 1.0)
+        from obs_blur.pipeline import DEFAULT_SMOOTHING
+        from obs_blur.refine import DEFAULT_REFINE
+
+        strength = DEFAULT_SMOOTHING if smoothing is None else float(smoothing)
+        self.pipeline.smoother.strength = min(max(strength, 0.0), 1.0)
+        softness = DEFAULT_REFINE.softness if softness is None else float(softness)
         self.pipeline.refine = replace(self.pipeline.refine, softness=softness)
 
     # -- frames ---------------------------------------------------------------------------------
@@ -212,7 +221,13 @@ class MaskWorker:
             self.events.send("done", seq=seq, ok=False, reason=reason)
             return
         try:
-            coefficients, mask = self.pipeline.capture_coefficients(slot.frame)
+            # A frame sized for the previous model (sent just before a switch) is resized the way the
+            # model's own pipeline does; at capture size this is the frame itself, at no cost.
+            small = self.pipeline.segmenter.capture(slot.frame)
+            coefficients, mask = self.pipeline.capture_coefficients(small)
+            if not self.block.fits(mask.shape[1], mask.shape[0]):
+                width, height = self.block.max_size
+                raise ObsBlurError(f"a {mask.shape[1]}x{mask.shape[0]} mask exceeds max_capture {width}x{height}")
         except Exception as exc:  # one bad frame must not end the worker
             log.warning("frame %d failed: %s", seq, exc)
             self.events.send("error", during="frame", message=first_line(exc))
@@ -274,6 +289,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (OSError, ObsBlurError) as exc:
         events.send("error", during="attach", message=first_line(exc))
         return 2
+    events.on_sent = block.count_event
     inbox: queue.Queue[Command] = queue.Queue()
     threading.Thread(target=read_commands, args=(sys.stdin.buffer, inbox), name="stdin", daemon=True).start()
     try:

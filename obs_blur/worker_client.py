@@ -1,10 +1,14 @@
 """Parent side of the mask worker: hands frames to a child process and never blocks the caller.
 
 Why a process and not a thread: OBS's ``obspython`` never releases the GIL on its own, so any busy
-Python thread inside OBS stalls the render callback (the spike measured 7 → 85 ms), and onnxruntime
-holds the GIL while it creates a session (minutes for a TensorRT engine build). The worker
-(``obs_blur.mask_worker``) runs in its own interpreter; OBS's graphics thread only copies a small
-frame into shared memory, writes a one-line wake-up into a non-blocking pipe, and copies results out.
+Python thread inside OBS stalls the render callback (the spike measured 7 → 85 ms), and a mask
+thread inside OBS competes for that GIL with the render callback: under a busy script thread it
+delivers a fraction of the masks (``tools/bench_worker.py``). Session creation is another risk: it
+held the GIL in onnxruntime 1.23 (microsoft/onnxruntime#27063), and a TensorRT engine build takes
+minutes. A separate process also survives a crashing GPU driver and can be killed when it hangs.
+The worker (``obs_blur.mask_worker``) runs in its own interpreter; OBS's graphics thread only copies
+a small frame into shared memory, writes a one-line wake-up into a non-blocking pipe, and copies
+results out.
 
 Every method except :meth:`MaskWorkerClient.stop` is non-blocking: no waits, no blocking pipe reads,
 no locks shared with the worker. The client is not thread-safe: call it from one thread (the
@@ -13,7 +17,7 @@ graphics thread); hand settings changes to that thread rather than calling ``con
 Shared-memory layout (one segment per worker process, native byte order, all offsets 64-byte
 aligned; ``W``, ``H`` = ``max_capture``)::
 
-    offset 0    header: 16 x int64
+    offset 0    header: 32 x int64
                   [0] magic 0x4F42534C55524D31 ("OBSLURM1")   [1] layout version (1)
                   [2] max width W                             [3] max height H
                   frame slot (parent writes, worker reads):
@@ -23,7 +27,8 @@ aligned; ``W``, ``H`` = ``max_capture``)::
                   [9] result lock (seqlock)
                   [10] frame sequence number it belongs to   [11] width   [12] height
                   [13] submitted ns   [14] worker started ns   [15] worker finished ns
-    offset 128  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
+                  [16] events sent (worker: +1 after each stdout line)   [17..31] reserved (0)
+    offset 256  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
     then        coefficients: float32 (height, width, 2) packed, room for W x H x 2
     then        mask: float32 (height, width) packed, room for W x H
 
@@ -34,8 +39,10 @@ on weakly ordered CPUs: the parent writes a frame only while no frame is outstan
 ``frame``; the worker reads the frame after that line and answers ``done`` after writing the
 result; the parent trusts a result only once it has read ``done`` for exactly that sequence number.
 So at most one frame is ever in flight (newer frames are dropped, never queued), and a half-written
-frame or result is never used. Timestamps are ``time.monotonic_ns()``, a system-wide clock on Linux,
-Windows and macOS, so parent and worker stamps are comparable.
+frame or result is never used. The events-sent counter is only a hint: the parent reads its pipe when
+the counter moved, because every system call releases the GIL, and in OBS each re-acquisition can
+wait out a busy Python thread's 5 ms switch interval. Timestamps are ``time.monotonic_ns()``, a
+system-wide clock on Linux, Windows and macOS, so parent and worker stamps are comparable.
 
 The segment's name is unlinked as soon as the worker says it attached, so a crash of OBS cannot leave
 a stale segment in ``/dev/shm``; each restart gets a fresh segment, so a dying worker can never
@@ -69,19 +76,22 @@ log = logging.getLogger("obs_blur.worker")
 
 MAGIC = 0x4F42534C55524D31
 LAYOUT_VERSION = 1
-HEADER_BYTES = 128
+HEADER_BYTES = 256
 
 # Header fields (indices into the int64 header).
 _MAGIC, _VERSION, _MAX_WIDTH, _MAX_HEIGHT = 0, 1, 2, 3
 _FRAME_LOCK, _FRAME_SEQ, _FRAME_WIDTH, _FRAME_HEIGHT, _FRAME_SUBMITTED = 4, 5, 6, 7, 8
 _RESULT_LOCK, _RESULT_SEQ, _RESULT_WIDTH, _RESULT_HEIGHT = 9, 10, 11, 12
 _RESULT_SUBMITTED, _RESULT_STARTED, _RESULT_FINISHED = 13, 14, 15
+_EVENTS_SENT = 16
 
 DEFAULT_MAX_CAPTURE = (512, 512)
 DEFAULT_HANG_TIMEOUT_S = 3.0
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 STOP_GRACE_S = 1.0
+#: How often poll() asks the OS whether the worker still runs (a system call: see the GIL note above).
+LIVENESS_INTERVAL_S = 0.1
 _READ_CHUNK = 65536
 _MAX_PENDING_EVENT_BYTES = 1 << 20
 
@@ -259,6 +269,15 @@ class SharedBlock:
             finished_ns=int(header[_RESULT_FINISHED]),
         )
 
+    # -- events hint (worker → parent) ----------------------------------------------------------
+
+    def count_event(self) -> None:
+        """Worker, after each event line: tells the parent its pipe has something to read."""
+        self._header[_EVENTS_SENT] += 1
+
+    def events_sent(self) -> int:
+        return int(self._header[_EVENTS_SENT])
+
     # -- lifetime -------------------------------------------------------------------------------
 
     def unlink_name(self) -> None:
@@ -369,8 +388,8 @@ class WorkerConfig:
     model: Optional[str]
     device: str
     threads: Optional[int]
-    smoothing: float
-    softness: float
+    smoothing: Optional[float]  # None: the pipeline's default
+    softness: Optional[float]  # None: the refinement's default
 
     @property
     def model_key(self) -> tuple[Optional[str], str, Optional[int]]:
@@ -438,6 +457,8 @@ class MaskWorkerClient:
         self._backoff_s = FIRST_BACKOFF_S
         self._restart_at: Optional[float] = None
         self._worker_failure = ""  # why the worker is about to exit, when it said so
+        self._events_seen = -1  # the worker's events-sent counter when the pipe was last read
+        self._liveness_checked = 0.0
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -460,11 +481,21 @@ class MaskWorkerClient:
         model: Optional[str],
         device: str = "auto",
         threads: Optional[int] = None,
-        smoothing: float = 0.5,
-        softness: float = 0.35,
+        smoothing: Optional[float] = None,
+        softness: Optional[float] = None,
     ) -> None:
-        """Ask for a model and settings; the answer arrives later as a status (see :meth:`poll`)."""
-        config = WorkerConfig(model, device, threads, float(smoothing), float(softness))
+        """Ask for a model and settings; the answer arrives later as a status (see :meth:`poll`).
+
+        ``None`` means the default (the default model; the pipeline's smoothing and softness), so
+        the defaults live in one place. Only a new model, device or thread count reloads the model.
+        """
+        config = WorkerConfig(
+            model,
+            device,
+            threads,
+            None if smoothing is None else float(smoothing),
+            None if softness is None else float(softness),
+        )
         self._config = config
         self._config_id += 1
         if self._process is None:
@@ -520,8 +551,9 @@ class MaskWorkerClient:
             return
         self._flush_outbox()
         self._read_events()
-        exit_code = self._process.poll()
+        exit_code = self._exit_code()
         if exit_code is not None:
+            self._read_events(everything=True)  # its last words, if any
             why = f": {self._worker_failure}" if self._worker_failure else ""
             self._lose_worker(f"worker crashed (exit code {exit_code}{why})")
         elif self._is_hung():
@@ -612,6 +644,7 @@ class MaskWorkerClient:
         self._announced = (self._returned_seq, "")
         self._loaded_key = None
         self._worker_failure = ""
+        self._events_seen = -1
         self.stats = {}
 
     def _lose_worker(self, reason: str) -> None:
@@ -632,6 +665,14 @@ class MaskWorkerClient:
         self._backoff_s = min(delay * 2, MAX_BACKOFF_S)
         self._restart_at = time.monotonic() + delay
         self.state, self.status = "restarting", f"{reason}; restarting in {delay:g} s"
+
+    def _exit_code(self) -> Optional[int]:
+        """The worker's exit code once it ended; asks the OS at most every LIVENESS_INTERVAL_S."""
+        now = time.monotonic()
+        if self._process is None or now - self._liveness_checked < LIVENESS_INTERVAL_S:
+            return None
+        self._liveness_checked = now
+        return self._process.poll()
 
     def _is_hung(self) -> bool:
         return (
@@ -700,10 +741,16 @@ class MaskWorkerClient:
             return
         del self._outbox[:written]
 
-    def _read_events(self) -> None:
-        process = self._process
+    def _read_events(self, everything: bool = False) -> None:
+        """Handle the worker's pending events; skips the read when its counter says there are none."""
+        process, block = self._process, self._block
         if process is None or process.stdout is None:
             return
+        if block is not None and not everything:
+            sent = block.events_sent()
+            if sent == self._events_seen:
+                return
+            self._events_seen = sent  # read before the pipe: a later event moves it again
         fd = process.stdout.fileno()
         while True:
             try:
