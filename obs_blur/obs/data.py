@@ -1,0 +1,108 @@
+"""Typed views of ``obs_data_t`` (settings) and a builder for ``obs_properties_t`` (the settings dialog).
+
+libobs speaks bytes and raw pointers; the filter speaks ``str`` and Python values. Converting in one
+place keeps encodings and NULL handling out of the filter code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterable
+from typing import Optional
+
+from obs_blur.obs import libobs
+from obs_blur.obs.filter_settings import StoredValue
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _decode(raw: Optional[bytes]) -> str:
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+class ObsData:
+    """A non-owning view of an ``obs_data_t *``: libobs owns the object, we never release it."""
+
+    def __init__(self, pointer: int) -> None:
+        self.pointer = pointer
+
+    def get_stored(self, key: str) -> StoredValue:
+        """The value the user stored under ``key``, typed as stored, or None when only a default exists.
+
+        Reading by the stored type (rather than asking for the type we want) is what lets the filter
+        notice a hand-edited string where a number belongs, and repair it.
+        """
+        name = _encode(key)
+        if not libobs.obs_data_has_user_value(self.pointer, name):
+            return None
+        item = ctypes.c_void_p(libobs.obs_data_item_byname(self.pointer, name))
+        if not item.value:
+            return None
+        try:
+            data_type = libobs.obs_data_item_gettype(item)
+        finally:
+            libobs.obs_data_item_release(ctypes.byref(item))
+        if data_type == libobs.OBS_DATA_STRING:
+            return self.get_string(key)
+        if data_type == libobs.OBS_DATA_NUMBER:
+            return float(libobs.obs_data_get_double(self.pointer, name))
+        if data_type == libobs.OBS_DATA_BOOLEAN:
+            return bool(libobs.obs_data_get_bool(self.pointer, name))
+        return f"<obs_data type {data_type}>"  # object or array: never valid for our keys
+
+    def get_string(self, key: str) -> str:
+        return _decode(libobs.obs_data_get_string(self.pointer, _encode(key)))
+
+    def get_int(self, key: str) -> int:
+        return int(libobs.obs_data_get_int(self.pointer, _encode(key)))
+
+    def set_string(self, key: str, value: str) -> None:
+        libobs.obs_data_set_string(self.pointer, _encode(key), _encode(value))
+
+    def set_int(self, key: str, value: int) -> None:
+        libobs.obs_data_set_int(self.pointer, _encode(key), value)
+
+    def set_value(self, key: str, value: object) -> None:
+        """Store ``value`` with the obs_data type matching its Python type (str or int)."""
+        if isinstance(value, str):
+            self.set_string(key, value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            self.set_int(key, value)
+        else:
+            raise TypeError(f"cannot store {type(value).__name__} setting {key!r}")
+
+    def set_default_string(self, key: str, value: str) -> None:
+        libobs.obs_data_set_default_string(self.pointer, _encode(key), _encode(value))
+
+    def set_default_int(self, key: str, value: int) -> None:
+        libobs.obs_data_set_default_int(self.pointer, _encode(key), value)
+
+
+class Properties:
+    """Builds an ``obs_properties_t *``; libobs takes ownership of ``pointer`` once it is returned to it."""
+
+    def __init__(self) -> None:
+        self.pointer: int = libobs.obs_properties_create()
+
+    def add_string_list(self, key: str, label: str, choices: Iterable[tuple[str, str]]) -> int:
+        """A drop-down whose items are ``(value, label)`` pairs; the stored value is the string."""
+        prop = libobs.obs_properties_add_list(
+            self.pointer, _encode(key), _encode(label), libobs.OBS_COMBO_TYPE_LIST, libobs.OBS_COMBO_FORMAT_STRING
+        )
+        for value, item_label in choices:
+            libobs.obs_property_list_add_string(prop, _encode(item_label), _encode(value))
+        return prop
+
+    def add_int_slider(self, key: str, label: str, minimum: int, maximum: int, step: int = 1) -> int:
+        return libobs.obs_properties_add_int_slider(self.pointer, _encode(key), _encode(label), minimum, maximum, step)
+
+    def add_info_text(self, key: str, text: str) -> int:
+        """A read-only line of text; with no stored value under ``key`` OBS shows ``text`` itself."""
+        return libobs.obs_properties_add_text(self.pointer, _encode(key), _encode(text), libobs.OBS_TEXT_INFO)
+
+    @staticmethod
+    def set_long_description(prop: int, text: str) -> None:
+        """The tooltip of ``prop``."""
+        libobs.obs_property_set_long_description(prop, _encode(text))

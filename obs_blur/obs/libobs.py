@@ -1,0 +1,276 @@
+"""ctypes bindings to the libobs functions that the filter uses, with their C signatures.
+
+Why ctypes and not ``obspython``: obspython has no ``obs_register_source`` and its SWIG wrappers
+cannot pass ``uint8_t **`` / ``const uint8_t *`` buffers (stage-surface maps, texture uploads).
+Why ``ctypes.CDLL`` and not ``PyDLL``: CDLL releases the GIL for the duration of every call.
+obspython never releases it, so a Python thread blocked in a libobs lock (``obs_enter_graphics``)
+while holding the GIL would deadlock against the graphics thread waiting to run our callback.
+
+Every function has its ``restype`` and ``argtypes`` declared: without them ctypes passes and returns
+C ``int``, which truncates 64-bit pointers. Signatures follow the OBS 29 headers. Pointers to opaque
+libobs objects are plain integers (``c_void_p``); 0/None is NULL.
+
+Importing this module loads libobs, so only import it inside OBS (or where libobs is installed).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from ctypes import (
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_double,
+    c_float,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_void_p,
+)
+from typing import Any
+
+LOG_PREFIX = "[obs-blur]"
+
+# enum log levels (util/base.h)
+LOG_ERROR = 100
+LOG_WARNING = 200
+LOG_INFO = 300
+LOG_DEBUG = 400
+
+# enum obs_source_type, output flags (obs-source.h)
+OBS_SOURCE_TYPE_FILTER = 1
+OBS_SOURCE_VIDEO = 1 << 0
+OBS_SOURCE_ASYNC = 1 << 2
+OBS_SOURCE_CUSTOM_DRAW = 1 << 3
+
+# enum obs_data_type (obs-data.h)
+OBS_DATA_NULL = 0
+OBS_DATA_STRING = 1
+OBS_DATA_NUMBER = 2
+OBS_DATA_BOOLEAN = 3
+
+# enum obs_combo_type, obs_combo_format, obs_text_type (obs-properties.h)
+OBS_COMBO_TYPE_LIST = 2
+OBS_COMBO_FORMAT_STRING = 3
+OBS_TEXT_INFO = 3
+
+# enum obs_base_effect, obs_allow_direct_render (obs.h)
+OBS_EFFECT_DEFAULT = 0
+OBS_NO_DIRECT_RENDERING = 0
+OBS_ALLOW_DIRECT_RENDERING = 1
+
+# enum gs_color_format, gs_zstencil_format, texture flags, blend types, clear flags (graphics.h)
+GS_R8 = 2
+GS_RGBA = 3
+GS_BGRA = 5
+GS_ZS_NONE = 0
+GS_DYNAMIC = 1 << 1
+GS_BLEND_ZERO = 0
+GS_BLEND_ONE = 1
+GS_BLEND_SRCALPHA = 4
+GS_BLEND_INVSRCALPHA = 5
+GS_CLEAR_COLOR = 1 << 0
+
+
+def library_candidates(platform: str = sys.platform) -> list[str]:
+    """Names under which libobs can be opened on ``platform``.
+
+    Inside OBS the library is already mapped into the process, so the loader returns that copy:
+    Windows finds ``obs.dll`` by module name, macOS resolves the framework through the app's rpath.
+    """
+    if platform.startswith("win"):
+        return ["obs.dll"]
+    if platform == "darwin":
+        return [
+            "@rpath/libobs.framework/Versions/A/libobs",
+            "@rpath/libobs.framework/libobs",
+            "libobs.framework/libobs",
+        ]
+    return ["libobs.so.0", "libobs.so"]
+
+
+def load_libobs() -> ctypes.CDLL:
+    """Open libobs, falling back to the symbols already in the process (POSIX only).
+
+    The fallback covers OBS builds that ship libobs under another name: the obs binary links it,
+    so its symbols are visible through the process handle.
+    """
+    failures = []
+    for name in library_candidates():
+        try:
+            return ctypes.CDLL(name)
+        except OSError as error:
+            failures.append(f"{name}: {error}")
+    if not sys.platform.startswith("win"):
+        process = ctypes.CDLL(None)
+        if hasattr(process, "obs_register_source_s"):
+            return process
+        failures.append("process symbols: no obs_register_source_s")
+    raise OSError("cannot load libobs (" + "; ".join(failures) + ")")
+
+
+_lib = load_libobs()
+
+
+def _bind(name: str, restype: Any, *argtypes: Any) -> Any:
+    """The libobs function ``name`` with its C signature declared."""
+    function = getattr(_lib, name)
+    function.restype = restype
+    function.argtypes = list(argtypes)
+    return function
+
+
+_P = c_void_p  # any pointer to an opaque libobs object
+
+# --- process, logging, memory ---------------------------------------------------------------------
+obs_get_version = _bind("obs_get_version", c_uint32)
+obs_get_version_string = _bind("obs_get_version_string", c_char_p)
+bfree = _bind("bfree", None, _P)
+# Variadic: only the fixed arguments are declared, which is what Apple arm64's calling convention
+# needs; callers pass the message as one extra c_char_p behind a "%s" format.
+blog = _bind("blog", None, c_int, c_char_p)
+
+# --- registration ---------------------------------------------------------------------------------
+obs_register_source_s = _bind("obs_register_source_s", None, _P, c_size_t)
+
+# --- obs_data (settings) --------------------------------------------------------------------------
+obs_data_get_int = _bind("obs_data_get_int", c_int64, _P, c_char_p)
+obs_data_get_double = _bind("obs_data_get_double", c_double, _P, c_char_p)
+obs_data_get_bool = _bind("obs_data_get_bool", c_bool, _P, c_char_p)
+obs_data_get_string = _bind("obs_data_get_string", c_char_p, _P, c_char_p)
+obs_data_set_int = _bind("obs_data_set_int", None, _P, c_char_p, c_int64)
+obs_data_set_double = _bind("obs_data_set_double", None, _P, c_char_p, c_double)
+obs_data_set_bool = _bind("obs_data_set_bool", None, _P, c_char_p, c_bool)
+obs_data_set_string = _bind("obs_data_set_string", None, _P, c_char_p, c_char_p)
+obs_data_set_default_int = _bind("obs_data_set_default_int", None, _P, c_char_p, c_int64)
+obs_data_set_default_double = _bind("obs_data_set_default_double", None, _P, c_char_p, c_double)
+obs_data_set_default_bool = _bind("obs_data_set_default_bool", None, _P, c_char_p, c_bool)
+obs_data_set_default_string = _bind("obs_data_set_default_string", None, _P, c_char_p, c_char_p)
+obs_data_has_user_value = _bind("obs_data_has_user_value", c_bool, _P, c_char_p)
+obs_data_item_byname = _bind("obs_data_item_byname", _P, _P, c_char_p)
+obs_data_item_gettype = _bind("obs_data_item_gettype", c_int, _P)
+obs_data_item_release = _bind("obs_data_item_release", None, POINTER(c_void_p))
+
+# --- properties -----------------------------------------------------------------------------------
+obs_properties_create = _bind("obs_properties_create", _P)
+obs_properties_destroy = _bind("obs_properties_destroy", None, _P)
+obs_properties_add_list = _bind("obs_properties_add_list", _P, _P, c_char_p, c_char_p, c_int, c_int)
+obs_property_list_add_string = _bind("obs_property_list_add_string", c_size_t, _P, c_char_p, c_char_p)
+obs_properties_add_int_slider = _bind("obs_properties_add_int_slider", _P, _P, c_char_p, c_char_p, c_int, c_int, c_int)
+obs_properties_add_float_slider = _bind(
+    "obs_properties_add_float_slider", _P, _P, c_char_p, c_char_p, c_double, c_double, c_double
+)
+obs_properties_add_bool = _bind("obs_properties_add_bool", _P, _P, c_char_p, c_char_p)
+obs_properties_add_text = _bind("obs_properties_add_text", _P, _P, c_char_p, c_char_p, c_int)
+obs_property_int_set_suffix = _bind("obs_property_int_set_suffix", None, _P, c_char_p)
+obs_property_set_long_description = _bind("obs_property_set_long_description", None, _P, c_char_p)
+
+# --- sources and filters --------------------------------------------------------------------------
+obs_source_get_name = _bind("obs_source_get_name", c_char_p, _P)
+obs_source_get_output_flags = _bind("obs_source_get_output_flags", c_uint32, _P)
+obs_source_get_base_width = _bind("obs_source_get_base_width", c_uint32, _P)
+obs_source_get_base_height = _bind("obs_source_get_base_height", c_uint32, _P)
+obs_filter_get_target = _bind("obs_filter_get_target", _P, _P)
+obs_filter_get_parent = _bind("obs_filter_get_parent", _P, _P)
+obs_source_video_render = _bind("obs_source_video_render", None, _P)
+obs_source_skip_video_filter = _bind("obs_source_skip_video_filter", None, _P)
+obs_source_process_filter_begin = _bind("obs_source_process_filter_begin", c_bool, _P, c_int, c_int)
+obs_source_process_filter_end = _bind("obs_source_process_filter_end", None, _P, _P, c_uint32, c_uint32)
+obs_source_process_filter_tech_end = _bind(
+    "obs_source_process_filter_tech_end", None, _P, _P, c_uint32, c_uint32, c_char_p
+)
+obs_get_base_effect = _bind("obs_get_base_effect", _P, c_int)
+
+# --- graphics context -----------------------------------------------------------------------------
+obs_enter_graphics = _bind("obs_enter_graphics", None)
+obs_leave_graphics = _bind("obs_leave_graphics", None)
+
+# --- texture render targets -----------------------------------------------------------------------
+gs_texrender_create = _bind("gs_texrender_create", _P, c_int, c_int)
+gs_texrender_destroy = _bind("gs_texrender_destroy", None, _P)
+gs_texrender_reset = _bind("gs_texrender_reset", None, _P)
+gs_texrender_begin = _bind("gs_texrender_begin", c_bool, _P, c_uint32, c_uint32)
+gs_texrender_end = _bind("gs_texrender_end", None, _P)
+gs_texrender_get_texture = _bind("gs_texrender_get_texture", _P, _P)
+
+# --- stage surfaces (GPU -> CPU read-back) --------------------------------------------------------
+gs_stagesurface_create = _bind("gs_stagesurface_create", _P, c_uint32, c_uint32, c_int)
+gs_stagesurface_destroy = _bind("gs_stagesurface_destroy", None, _P)
+gs_stage_texture = _bind("gs_stage_texture", None, _P, _P)
+gs_stagesurface_map = _bind("gs_stagesurface_map", c_bool, _P, POINTER(c_void_p), POINTER(c_uint32))
+gs_stagesurface_unmap = _bind("gs_stagesurface_unmap", None, _P)
+
+# --- textures (CPU -> GPU upload) -----------------------------------------------------------------
+gs_texture_create = _bind("gs_texture_create", _P, c_uint32, c_uint32, c_int, c_uint32, POINTER(c_void_p), c_uint32)
+gs_texture_set_image = _bind("gs_texture_set_image", None, _P, _P, c_uint32, c_bool)
+gs_texture_destroy = _bind("gs_texture_destroy", None, _P)
+
+# --- effects --------------------------------------------------------------------------------------
+gs_effect_create_from_file = _bind("gs_effect_create_from_file", _P, c_char_p, POINTER(c_void_p))
+gs_effect_destroy = _bind("gs_effect_destroy", None, _P)
+gs_effect_get_param_by_name = _bind("gs_effect_get_param_by_name", _P, _P, c_char_p)
+gs_effect_set_texture = _bind("gs_effect_set_texture", None, _P, _P)
+gs_effect_set_float = _bind("gs_effect_set_float", None, _P, c_float)
+gs_effect_set_vec2 = _bind("gs_effect_set_vec2", None, _P, _P)
+gs_effect_set_vec4 = _bind("gs_effect_set_vec4", None, _P, _P)
+gs_effect_loop = _bind("gs_effect_loop", c_bool, _P, c_char_p)
+
+# --- render state ---------------------------------------------------------------------------------
+gs_ortho = _bind("gs_ortho", None, c_float, c_float, c_float, c_float, c_float, c_float)
+gs_clear = _bind("gs_clear", None, c_uint32, _P, c_float, c_uint8)
+gs_blend_state_push = _bind("gs_blend_state_push", None)
+gs_blend_state_pop = _bind("gs_blend_state_pop", None)
+gs_blend_function = _bind("gs_blend_function", None, c_int, c_int)
+
+
+def log(level: int, message: str) -> None:
+    """Write one record to the OBS log, prefixed so that our lines are easy to grep.
+
+    blog() is used rather than print(): prints from ctypes callbacks land as "[Unknown Script]",
+    because OBS only knows which script is running inside its own script callbacks.
+    """
+    text = f"{LOG_PREFIX} {message}".replace("\0", "\\0").encode("utf-8", "replace")
+    blog(level, b"%s", c_char_p(text))
+
+
+def version_string() -> str:
+    """The running libobs version, e.g. "29.0.2"."""
+    raw = obs_get_version_string()
+    return raw.decode("utf-8", "replace") if raw else "unknown"
+
+
+def source_name(source: int) -> str:
+    """The user-visible name of ``source`` ("" for NULL or an unnamed source)."""
+    raw = obs_source_get_name(source) if source else None
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+class Vec2:
+    """A ``struct vec2`` kept alive for libobs calls that take ``const struct vec2 *``."""
+
+    def __init__(self, x: float = 0.0, y: float = 0.0) -> None:
+        self._floats = (c_float * 2)(x, y)
+        self.pointer = ctypes.addressof(self._floats)
+
+    def set(self, x: float, y: float) -> None:
+        self._floats[0] = x
+        self._floats[1] = y
+
+
+class Vec4:
+    """A ``struct vec4``: a 16-byte aligned SSE union in libobs, so the pointer handed out is aligned."""
+
+    _ALIGNMENT = 16
+
+    def __init__(self, x: float = 0.0, y: float = 0.0, z: float = 0.0, w: float = 0.0) -> None:
+        self._buffer = ctypes.create_string_buffer(4 * ctypes.sizeof(c_float) + self._ALIGNMENT)
+        base = ctypes.addressof(self._buffer)
+        self.pointer = (base + self._ALIGNMENT - 1) & ~(self._ALIGNMENT - 1)
+        self._floats = (c_float * 4).from_address(self.pointer)
+        self.set(x, y, z, w)
+
+    def set(self, x: float, y: float, z: float, w: float) -> None:
+        self._floats[:] = [x, y, z, w]

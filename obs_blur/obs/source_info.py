@@ -1,0 +1,344 @@
+"""Registering a filter type with libobs from Python: ``struct obs_source_info`` and its callbacks.
+
+libobs copies the struct and the id string but keeps calling the function pointers for the rest of
+the process, and it has no way to unregister a source type. So the ctypes trampolines, the struct
+and the name buffer live in a process-global registry that is never freed, and each trampoline
+dispatches to whatever implementation the latest ``register_filter`` call installed. OBS's
+"Reload Scripts" re-runs the script, which calls ``register_filter`` again with a freshly imported
+implementation; that only swaps the Python side. This module must therefore stay in
+``sys.modules`` (the script never reloads it), and even an ``importlib.reload`` keeps the registry
+because it is looked up in the module's own namespace first.
+
+No exception may cross into C: ctypes would print it to stderr and hand libobs a zero it did not
+choose. Every trampoline catches everything, logs the first occurrence of each distinct failure
+as one line (full traceback at debug level) and returns a safe value: NULL, or for video_render a
+pass-through so that a bug never blacks out the user's camera.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import traceback
+from ctypes import CFUNCTYPE, Structure, c_float, c_int, c_uint32, c_void_p
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Protocol
+
+from obs_blur.obs import libobs
+
+# libobs refuses a struct larger than its own, and copies only `size` bytes of a smaller one while
+# zeroing the rest: the OBS 29 layout therefore also registers on later versions, which only
+# append fields (OBS 30 added filter_add after video_get_color_space).
+OBS_29_SOURCE_INFO_SIZE = 400
+
+
+class ObsSourceInfo(Structure):
+    """``struct obs_source_info`` as in OBS 29's obs-source.h, field by field.
+
+    Only the id, type, flags and the callbacks we implement are filled; libobs treats every other
+    NULL pointer as "not implemented". The layout is checked against the C headers by
+    tests/obs/test_source_info_layout.py.
+    """
+
+    _fields_ = [
+        ("id", c_void_p),
+        ("type", c_int),
+        ("output_flags", c_uint32),
+        ("get_name", c_void_p),
+        ("create", c_void_p),
+        ("destroy", c_void_p),
+        ("get_width", c_void_p),
+        ("get_height", c_void_p),
+        ("get_defaults", c_void_p),
+        ("get_properties", c_void_p),
+        ("update", c_void_p),
+        ("activate", c_void_p),
+        ("deactivate", c_void_p),
+        ("show", c_void_p),
+        ("hide", c_void_p),
+        ("video_tick", c_void_p),
+        ("video_render", c_void_p),
+        ("filter_video", c_void_p),
+        ("filter_audio", c_void_p),
+        ("enum_active_sources", c_void_p),
+        ("save", c_void_p),
+        ("load", c_void_p),
+        ("mouse_click", c_void_p),
+        ("mouse_move", c_void_p),
+        ("mouse_wheel", c_void_p),
+        ("focus", c_void_p),
+        ("key_click", c_void_p),
+        ("filter_remove", c_void_p),
+        ("type_data", c_void_p),
+        ("free_type_data", c_void_p),
+        ("audio_render", c_void_p),
+        ("enum_all_sources", c_void_p),
+        ("transition_start", c_void_p),
+        ("transition_stop", c_void_p),
+        ("get_defaults2", c_void_p),
+        ("get_properties2", c_void_p),
+        ("audio_mix", c_void_p),
+        ("icon_type", c_int),
+        ("media_play_pause", c_void_p),
+        ("media_restart", c_void_p),
+        ("media_stop", c_void_p),
+        ("media_next", c_void_p),
+        ("media_previous", c_void_p),
+        ("media_get_duration", c_void_p),
+        ("media_get_time", c_void_p),
+        ("media_set_time", c_void_p),
+        ("media_get_state", c_void_p),
+        ("version", c_uint32),
+        ("unversioned_id", c_void_p),
+        ("missing_files", c_void_p),
+        ("video_get_color_space", c_void_p),
+    ]
+
+
+# C signatures of the callbacks we implement (pointers arrive as int, NULL as None).
+GetNameCallback = CFUNCTYPE(c_void_p, c_void_p)  # const char *(*)(void *type_data)
+CreateCallback = CFUNCTYPE(c_void_p, c_void_p, c_void_p)  # void *(*)(obs_data_t *, obs_source_t *)
+DestroyCallback = CFUNCTYPE(None, c_void_p)  # void (*)(void *data)
+GetDefaultsCallback = CFUNCTYPE(None, c_void_p)  # void (*)(obs_data_t *settings)
+GetPropertiesCallback = CFUNCTYPE(c_void_p, c_void_p)  # obs_properties_t *(*)(void *data)
+UpdateCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data, obs_data_t *settings)
+VideoTickCallback = CFUNCTYPE(None, c_void_p, c_float)  # void (*)(void *data, float seconds)
+VideoRenderCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data, gs_effect_t *effect)
+
+
+class FilterInstance(Protocol):
+    """One filter on one source, as created by a ``FilterImplementation``."""
+
+    def update(self, settings: int) -> None: ...
+
+    def destroy(self) -> None: ...
+
+    def video_tick(self, seconds: float) -> None: ...
+
+    def video_render(self, effect: Optional[int]) -> None: ...
+
+
+class FilterImplementation(Protocol):
+    """The type-level side of a filter: what the trampolines dispatch to."""
+
+    def create(self, settings: int, source: int) -> Optional[FilterInstance]: ...
+
+    def get_defaults(self, settings: int) -> None: ...
+
+    def get_properties(self, instance: Optional[FilterInstance]) -> Optional[int]: ...
+
+
+@dataclass
+class _LiveInstance:
+    """A created filter: the Python object and its ``obs_source_t *`` (for the pass-through fallback)."""
+
+    instance: FilterInstance
+    source: int
+
+
+@dataclass
+class _RegisteredKind:
+    """One registered filter type and the memory libobs points into, which must never be freed."""
+
+    kind_id: str
+    implementation: FilterImplementation
+    keep_alive: list[object] = field(default_factory=list)
+
+
+class _Registry:
+    """Process-global state: registered kinds, live instances by handle, failures already logged."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kinds: dict[str, _RegisteredKind] = {}
+        self.instances: dict[int, _LiveInstance] = {}
+        self.next_handle = 1
+        self.logged_failures: set[tuple[str, ...]] = set()
+
+    def add_instance(self, live: _LiveInstance) -> int:
+        """Store ``live`` and return its handle: the ``void *data`` libobs hands back to every callback.
+
+        A small integer rather than a pointer to a Python object, so a stale pointer from libobs can
+        never reach freed memory: an unknown handle simply finds nothing.
+        """
+        with self.lock:
+            handle = self.next_handle
+            self.next_handle += 1
+            self.instances[handle] = live
+        return handle
+
+    def instance(self, handle: Optional[int]) -> Optional[_LiveInstance]:
+        return self.instances.get(handle) if handle else None
+
+    def remove_instance(self, handle: Optional[int]) -> Optional[_LiveInstance]:
+        with self.lock:
+            return self.instances.pop(handle, None) if handle else None
+
+
+# Reused across importlib.reload (same module namespace): a fresh registry would register twice.
+_REGISTRY: _Registry = globals().get("_REGISTRY") or _Registry()
+
+
+def _log_failure_once(kind_id: str, callback: str, error: BaseException) -> None:
+    """One clear log line for the first occurrence of each distinct failure; traceback at debug level.
+
+    video_render runs 30+ times a second: logging every failure would flood the log and slow OBS.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name}" if frames else "?"
+    key = (kind_id, callback, type(error).__name__, where)
+    if key in _REGISTRY.logged_failures:
+        return
+    _REGISTRY.logged_failures.add(key)
+    try:
+        libobs.log(
+            libobs.LOG_ERROR,
+            f"{kind_id}.{callback} failed: {type(error).__name__}: {error} ({where}); "
+            "repeats of this error are not logged",
+        )
+        details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        libobs.log(libobs.LOG_DEBUG, f"{kind_id}.{callback} traceback:\n{details}")
+    except BaseException:  # logging must never raise into C either
+        pass
+
+
+def _guarded(kind_id: str, callback: str, on_error: Callable[..., Any]) -> Callable[[Callable[..., Any]], Any]:
+    """Wrap a trampoline so that nothing escapes into C; ``on_error(*args)`` gives the value to return."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        def trampoline(*args: Any) -> Any:
+            try:
+                return function(*args)
+            except BaseException as error:  # C cannot take a Python exception
+                _log_failure_once(kind_id, callback, error)
+                try:
+                    return on_error(*args)
+                except BaseException as fallback_error:
+                    _log_failure_once(kind_id, f"{callback} fallback", fallback_error)
+                    return None
+
+        trampoline.__name__ = f"{kind_id}_{callback}"
+        return trampoline
+
+    return decorate
+
+
+def _return_null(*_args: Any) -> None:
+    return None
+
+
+def _empty_properties(*_args: Any) -> Optional[int]:
+    """A valid, empty properties object: the properties dialog copes with it better than with NULL."""
+    return libobs.obs_properties_create()
+
+
+def _pass_through(handle: Optional[int], _effect: Optional[int]) -> None:
+    """Draw the unfiltered source, so a failing filter shows the camera rather than nothing."""
+    live = _REGISTRY.instance(handle)
+    if live is not None:
+        libobs.obs_source_skip_video_filter(live.source)
+
+
+def _make_trampolines(kind: _RegisteredKind, name_buffer: ctypes.Array) -> dict[str, Any]:
+    """The C-callable callbacks for ``kind``; each looks up the current implementation at call time."""
+    kind_id = kind.kind_id
+
+    @_guarded(kind_id, "get_name", _return_null)
+    def get_name(_type_data: Optional[int]) -> int:
+        return ctypes.addressof(name_buffer)
+
+    @_guarded(kind_id, "create", _return_null)
+    def create(settings: int, source: int) -> Optional[int]:
+        instance = kind.implementation.create(settings, source)
+        if instance is None:
+            return None
+        return _REGISTRY.add_instance(_LiveInstance(instance, source))
+
+    @_guarded(kind_id, "destroy", _return_null)
+    def destroy(handle: Optional[int]) -> None:
+        live = _REGISTRY.remove_instance(handle)
+        if live is not None:
+            live.instance.destroy()
+
+    @_guarded(kind_id, "get_defaults", _return_null)
+    def get_defaults(settings: int) -> None:
+        kind.implementation.get_defaults(settings)
+
+    @_guarded(kind_id, "get_properties", _empty_properties)
+    def get_properties(handle: Optional[int]) -> Optional[int]:
+        live = _REGISTRY.instance(handle)
+        return kind.implementation.get_properties(live.instance if live else None)
+
+    @_guarded(kind_id, "update", _return_null)
+    def update(handle: Optional[int], settings: int) -> None:
+        live = _REGISTRY.instance(handle)
+        if live is not None:
+            live.instance.update(settings)
+
+    @_guarded(kind_id, "video_tick", _return_null)
+    def video_tick(handle: Optional[int], seconds: float) -> None:
+        live = _REGISTRY.instance(handle)
+        if live is not None:
+            live.instance.video_tick(seconds)
+
+    @_guarded(kind_id, "video_render", _pass_through)
+    def video_render(handle: Optional[int], effect: Optional[int]) -> None:
+        live = _REGISTRY.instance(handle)
+        if live is not None:
+            live.instance.video_render(effect)
+
+    return {
+        "get_name": GetNameCallback(get_name),
+        "create": CreateCallback(create),
+        "destroy": DestroyCallback(destroy),
+        "get_defaults": GetDefaultsCallback(get_defaults),
+        "get_properties": GetPropertiesCallback(get_properties),
+        "update": UpdateCallback(update),
+        "video_tick": VideoTickCallback(video_tick),
+        "video_render": VideoRenderCallback(video_render),
+    }
+
+
+def _build_source_info(id_buffer: ctypes.Array, trampolines: dict[str, Any]) -> ObsSourceInfo:
+    info = ObsSourceInfo()
+    info.id = ctypes.addressof(id_buffer)
+    info.type = libobs.OBS_SOURCE_TYPE_FILTER
+    info.output_flags = libobs.OBS_SOURCE_VIDEO
+    for name, trampoline in trampolines.items():
+        setattr(info, name, ctypes.cast(trampoline, c_void_p).value)
+    return info
+
+
+def register_filter(kind_id: str, display_name: str, implementation: FilterImplementation) -> bool:
+    """Register the video filter ``kind_id`` once per process, or swap its implementation.
+
+    Returns True when this call registered the type with libobs, False when the type already
+    existed (a script reload) and only ``implementation`` was replaced; instances created earlier
+    keep running the code they were created with until they are destroyed.
+    """
+    if ctypes.sizeof(ObsSourceInfo) != OBS_29_SOURCE_INFO_SIZE:
+        raise RuntimeError(f"obs_source_info is {ctypes.sizeof(ObsSourceInfo)} bytes here, not 400: unsupported ABI")
+    with _REGISTRY.lock:
+        existing = _REGISTRY.kinds.get(kind_id)
+        if existing is not None:
+            existing.implementation = implementation
+            return False
+        kind = _RegisteredKind(kind_id, implementation)
+        _REGISTRY.kinds[kind_id] = kind
+    name_buffer = ctypes.create_string_buffer(display_name.encode("utf-8"))
+    id_buffer = ctypes.create_string_buffer(kind_id.encode("ascii"))
+    trampolines = _make_trampolines(kind, name_buffer)
+    info = _build_source_info(id_buffer, trampolines)
+    kind.keep_alive.extend([name_buffer, id_buffer, trampolines, info])
+    libobs.obs_register_source_s(ctypes.addressof(info), ctypes.sizeof(info))
+    return True
+
+
+def is_registered(kind_id: str) -> bool:
+    """Whether this process already registered ``kind_id`` (it stays registered until OBS exits)."""
+    return kind_id in _REGISTRY.kinds
+
+
+def live_instance_count() -> int:
+    """Filter instances alive right now, all kinds together."""
+    return len(_REGISTRY.instances)

@@ -1,0 +1,118 @@
+"""The trampolines between libobs and Python: exceptions never reach C, are logged once, fall back safely.
+
+Runs in the test process (libobs loaded, OBS not started), calling the C-callable trampolines the
+way libobs would; blog() then prints to this process's stdout/stderr, which capfd reads.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any, Optional
+
+import pytest
+
+from .conftest import require_obs
+
+FAKE_SOURCE = 0x1000  # never dereferenced: the libobs call that would use it is replaced
+
+
+def raise_line(method: Any) -> int:
+    """Line of the raise statement in a one-statement method (its def line + 1)."""
+    return inspect.getsourcelines(method)[1] + 1
+
+
+class Exploding:
+    """An instance whose every callback raises."""
+
+    def update(self, settings: int) -> None:
+        raise ValueError("bad update")
+
+    def destroy(self) -> None:
+        raise RuntimeError("bad destroy")
+
+    def video_tick(self, seconds: float) -> None:
+        raise ZeroDivisionError("bad tick")
+
+    def video_render(self, effect: Optional[int]) -> None:
+        raise KeyError("bad render")
+
+
+class Implementation:
+    """Creates ``Exploding`` instances; the type-level callbacks raise too."""
+
+    fail_create = False
+
+    def create(self, settings: int, source: int) -> Exploding:
+        if self.fail_create:
+            raise OSError("bad create")
+        return Exploding()
+
+    def get_defaults(self, settings: int) -> None:
+        raise TypeError("bad defaults")
+
+    def get_properties(self, instance: Any) -> int:
+        raise AttributeError("bad properties")
+
+
+@pytest.fixture
+def trampolines(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict[str, Any], list[int], Implementation]]:
+    require_obs()
+    import ctypes
+
+    from obs_blur.obs import libobs, source_info
+
+    skipped: list[int] = []
+    monkeypatch.setattr(libobs, "obs_source_skip_video_filter", skipped.append)
+    monkeypatch.setattr(libobs, "obs_properties_create", lambda: 0xABC)
+    implementation = Implementation()
+    kind = source_info._RegisteredKind("guard_test_filter", implementation)
+    name = ctypes.create_string_buffer(b"Guard Test")
+    yield source_info._make_trampolines(kind, name), skipped, implementation
+    source_info._REGISTRY.logged_failures.clear()
+
+
+def test_failing_callbacks_return_safe_values(trampolines: tuple[dict[str, Any], list[int], Implementation]) -> None:
+    callbacks, skipped, implementation = trampolines
+    handle = callbacks["create"](0x2000, FAKE_SOURCE)
+    assert handle
+
+    callbacks["update"](handle, 0x2000)
+    callbacks["video_tick"](handle, 0.033)
+    callbacks["video_render"](handle, None)
+    callbacks["get_defaults"](0x2000)
+    assert callbacks["get_properties"](handle) == 0xABC  # an empty properties object, not NULL
+    callbacks["destroy"](handle)
+    implementation.fail_create = True
+    assert callbacks["create"](0x2000, FAKE_SOURCE) is None
+
+    assert skipped == [FAKE_SOURCE]  # the failed render passed the video through
+
+
+def test_each_failure_is_logged_once_as_one_line(
+    trampolines: tuple[dict[str, Any], list[int], Implementation], capfd: pytest.CaptureFixture[str]
+) -> None:
+    callbacks, skipped, _ = trampolines
+    handle = callbacks["create"](0x2000, FAKE_SOURCE)
+    for _ in range(30):
+        callbacks["video_render"](handle, None)
+    callbacks["destroy"](handle)
+
+    captured = capfd.readouterr()  # libobs's default log handler prints errors to stderr
+    errors = [line for line in (captured.out + captured.err).splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: [obs-blur] guard_test_filter.video_render failed: KeyError: 'bad render' "
+        f"(test_callback_guard.py:{raise_line(Exploding.video_render)} in video_render); "
+        "repeats of this error are not logged",
+        "error: [obs-blur] guard_test_filter.destroy failed: RuntimeError: bad destroy "
+        f"(test_callback_guard.py:{raise_line(Exploding.destroy)} in destroy); repeats of this error are not logged",
+    ]
+    assert len(skipped) == 30
+
+
+def test_unknown_handles_are_ignored(trampolines: tuple[dict[str, Any], list[int], Implementation]) -> None:
+    callbacks, skipped, _ = trampolines
+    callbacks["video_render"](987654, None)
+    callbacks["update"](None, 0x2000)
+    callbacks["destroy"](987654)
+    assert skipped == []

@@ -1,0 +1,53 @@
+"""A second ``script_load`` in the same OBS process, as "Reload Scripts" does, only swaps the implementation.
+
+There is no way to click "Reload Scripts" headless, so the scene collection lists the script twice:
+OBS then runs ``script_load`` a second time in the same interpreter after the filter type is
+registered, which is the step of a reload that matters (libobs keeps the first registration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import pydeps_for_tests, require_obs
+from .harness import FILTER_KIND, HeadlessObs, ObsSettings
+
+pytestmark = pytest.mark.obs
+
+
+@pytest.fixture(scope="module")
+def obs_loaded_twice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeadlessObs]:
+    require_obs()
+    run = HeadlessObs(tmp_path_factory.mktemp("obs-reload"), ObsSettings(pydeps=pydeps_for_tests(), script_loads=2))
+    run.start()
+    try:
+        yield run
+    finally:
+        if run.running:
+            run.stop()
+
+
+def test_second_load_swaps_the_implementation(obs_loaded_twice: HeadlessObs, astronaut_png: Path) -> None:
+    obs = obs_loaded_twice
+    loads = [line for line in obs.log_text().splitlines() if "[obs-blur] script loaded" in line]
+    assert len(loads) == 2, loads
+    assert f"filter '{FILTER_KIND}' (Background Blur) registered;" in loads[0]
+    assert "already registered; implementation reloaded" in loads[1]
+
+    before = obs.add_image_source("Photo", astronaut_png)
+    obs.client.create_source_filter("Photo", "Blur", FILTER_KIND, {"blur_strength": 1000})
+
+    assert np.abs(obs.screenshot("Photo").astype(int) - before.astype(int)).mean() < 1.0
+    obs.wait_for_log("repaired invalid settings: blur_strength 1000.0 -> 100")
+
+
+def test_shutdown_after_reload_is_clean(obs_loaded_twice: HeadlessObs) -> None:
+    stopped = obs_loaded_twice.stop()
+
+    assert stopped.method == "WM_DELETE_WINDOW" and stopped.clean_log, stopped
+    assert obs_loaded_twice.log_text().count("[obs-blur] script unloaded") == 2
+    assert obs_loaded_twice.python_errors() == []
