@@ -186,12 +186,12 @@ COLUMNS = ("preprocess", "inference", "postprocess", "smoothing", "refinement", 
 
 
 def _header() -> str:
-    cols = "".join(f"{c:>11}" for c in COLUMNS)
+    cols = "".join(f"{c:>12}" for c in COLUMNS)
     return f"{'model':<20}{'size':>10}{cols}{'mask_path':>11}{'bare_ort':>10}{'google_mp':>11}"
 
 
 def _row(r: dict[str, Any]) -> str:
-    cols = "".join(f"{r['stages_ms'][c]:>11.3f}" for c in COLUMNS)
+    cols = "".join(f"{r['stages_ms'][c]:>12.3f}" for c in COLUMNS)
     google = r.get("google_mediapipe_ms")
     google_text = f"{google:>11.3f}" if google is not None else f"{'-':>11}"
     size = f"{r['width']}x{r['height']}"
