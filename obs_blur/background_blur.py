@@ -23,8 +23,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "obs-blur"
 
 # Modules re-imported by "Reload Scripts", dependencies first. Never libobs or source_info: they
-# hold the registration libobs keeps pointers into.
-_RELOADABLE_MODULES = ("obs_blur.obs.filter_settings", "obs_blur.obs.data", "obs_blur.obs.filter")
+# hold the registration libobs keeps pointers into. The frame path's modules need numpy and OpenCV,
+# so they are only re-imported when they were loaded (the filter imports them on its first frame).
+_RELOADABLE_MODULES = (
+    "obs_blur.obs.filter_settings",
+    "obs_blur.obs.data",
+    "obs_blur.obs.stats_file",
+    "obs_blur.obs.frontend",
+    "obs_blur.obs.gpu_passes?",
+    "obs_blur.obs.frame_readback?",
+    "obs_blur.obs.mask_link?",
+    "obs_blur.obs.frame_engine?",
+    "obs_blur.obs.filter",
+)
+
+# What script_load set up and script_unload takes down again.
+_hotkey: Any = None
+_stats_timer: Any = None
 
 
 def private_dependency_folder() -> Path:
@@ -68,13 +83,76 @@ def _prepare_imports() -> Path:
 
 def _fresh_filter_module() -> Any:
     """``obs_blur.obs.filter``, re-imported when already loaded so that "Reload Scripts" picks up edits."""
-    for name in _RELOADABLE_MODULES:
+    for entry in _RELOADABLE_MODULES:
+        name = entry.rstrip("?")
         module = sys.modules.get(name)
-        if module is None:
-            importlib.import_module(name)
-        else:
+        if module is not None:
             importlib.reload(module)
+        elif not entry.endswith("?"):
+            importlib.import_module(name)
     return sys.modules["obs_blur.obs.filter"]
+
+
+def _prefetch_frame_path() -> str:
+    """Import the frame path now (numpy, OpenCV: ~0.1 s) rather than on the graphics thread's first frame."""
+    try:
+        importlib.import_module("obs_blur.obs.frame_engine")
+    except ImportError as error:
+        return f"frame path unavailable ({error})"
+    return "frame path ready"
+
+
+def _live_filters() -> list[Any]:
+    from obs_blur.obs import source_info
+
+    return source_info.live_instances(sys.modules["obs_blur.obs.filter"].KIND_ID)
+
+
+def _start_frontend(settings: Any) -> None:
+    """The "Toggle Background Blur" hotkey and, for benchmarks, the stats file timer."""
+    global _hotkey, _stats_timer
+    from obs_blur.obs import frontend, stats_file
+
+    obs = frontend.obspython()
+    if obs is None:
+        return
+    kind = sys.modules["obs_blur.obs.filter"].KIND_ID
+    _hotkey = frontend.ToggleHotkey(obs, lambda: frontend.toggle_filters(kind))
+    _hotkey.register(settings)
+    path = stats_file.stats_path()
+    if path is not None:
+        _stats_timer = _StatsTimer(path)
+        obs.timer_add(_stats_timer, stats_file.WRITE_INTERVAL_MS)
+
+
+class _StatsTimer:
+    """The timer_add callback writing the stats file; a failure is logged once, not every half second."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.failed = False
+
+    def __call__(self) -> None:
+        from obs_blur.obs import libobs, stats_file
+
+        try:
+            stats_file.write_atomically(self.path, stats_file.collect(_live_filters()))
+        except Exception as error:  # an escaping exception would put a traceback in the log every time
+            if not self.failed:
+                self.failed = True
+                libobs.log(libobs.LOG_ERROR, f"cannot write the stats file {self.path}: {error}")
+
+
+def _stop_frontend() -> None:
+    global _hotkey, _stats_timer
+    from obs_blur.obs import frontend
+
+    obs = frontend.obspython()
+    if _stats_timer is not None and obs is not None:
+        obs.timer_remove(_stats_timer)
+    if _hotkey is not None:
+        _hotkey.unregister()
+    _hotkey = _stats_timer = None
 
 
 def script_description() -> str:
@@ -86,26 +164,46 @@ def script_description() -> str:
 
 def script_load(settings: Any) -> None:
     """Called by OBS when the script is added, on every OBS start and on "Reload Scripts"."""
-    del settings
     dependencies = _prepare_imports()
     from obs_blur.obs import libobs, source_info
 
     filter_module = _fresh_filter_module()
     kind, display_name = filter_module.KIND_ID, filter_module.DISPLAY_NAME
     registered = source_info.register_filter(kind, display_name, filter_module.BackgroundBlurFilter)
+    frame_path = _prefetch_frame_path()
+    for instance in _live_filters():  # filters that outlived a "Reload Scripts" may start workers again
+        getattr(instance, "resume_worker", lambda: None)()
+    _start_frontend(settings)
     action = "registered" if registered else "already registered; implementation reloaded"
     found = "found" if dependencies.is_dir() else "missing: run install.py"
     libobs.log(
         libobs.LOG_INFO,
         f"script loaded: filter '{kind}' ({display_name}) {action}; OBS {libobs.version_string()}, "
-        f"Python {sys.version.split()[0]}, dependencies {dependencies} ({found})",
+        f"Python {sys.version.split()[0]}, dependencies {dependencies} ({found}), {frame_path}",
     )
 
 
+def script_save(settings: Any) -> None:
+    """Called by OBS when it saves the script's settings: keep the hotkey's bindings there."""
+    if _hotkey is not None:
+        _hotkey.save(settings)
+
+
 def script_unload() -> None:
-    """Called on OBS exit and "Reload Scripts". The filter type stays registered: libobs cannot unregister."""
+    """Called on OBS exit and "Reload Scripts": stop every mask worker and the timer.
+
+    The filter type stays registered (libobs cannot unregister) and its filters keep drawing, unchanged
+    until a new script_load lets their workers start again; at exit they are destroyed right after.
+    """
     source_info = sys.modules.get("obs_blur.obs.source_info")
     libobs = sys.modules.get("obs_blur.obs.libobs")
-    if source_info is not None and libobs is not None:
-        alive = source_info.live_instance_count()
-        libobs.log(libobs.LOG_INFO, f"script unloaded; {alive} filter(s) alive stay registered until OBS exits")
+    if source_info is None or libobs is None:
+        return
+    _stop_frontend()
+    filters = _live_filters()
+    for instance in filters:
+        getattr(instance, "suspend_worker", lambda: None)()
+    libobs.log(
+        libobs.LOG_INFO,
+        f"script unloaded; mask workers stopped; {len(filters)} filter(s) alive stay registered until OBS exits",
+    )

@@ -470,6 +470,16 @@ class MaskWorkerClient:
     def ready(self) -> bool:
         return self.state == "ready"
 
+    @property
+    def accepts_frames(self) -> bool:
+        """Whether :meth:`submit` would take a frame now: lets the caller skip reading one back for nothing."""
+        return self._block is not None and self.ready and self._outstanding is None and not self._outbox
+
+    @property
+    def last_submitted_seq(self) -> int:
+        """Sequence number of the newest frame :meth:`submit` accepted (0 before the first); results carry it."""
+        return self._next_seq - 1
+
     def start(self) -> None:
         """Start the worker process (a fork/exec: milliseconds, no waiting for it to come up)."""
         if self._process is None:

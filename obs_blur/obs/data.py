@@ -64,11 +64,16 @@ class ObsData:
     def set_int(self, key: str, value: int) -> None:
         libobs.obs_data_set_int(self.pointer, _encode(key), value)
 
+    def set_bool(self, key: str, value: bool) -> None:
+        libobs.obs_data_set_bool(self.pointer, _encode(key), value)
+
     def set_value(self, key: str, value: object) -> None:
-        """Store ``value`` with the obs_data type matching its Python type (str or int)."""
+        """Store ``value`` with the obs_data type matching its Python type (str, bool or int)."""
         if isinstance(value, str):
             self.set_string(key, value)
-        elif isinstance(value, int) and not isinstance(value, bool):
+        elif isinstance(value, bool):
+            self.set_bool(key, value)
+        elif isinstance(value, int):
             self.set_int(key, value)
         else:
             raise TypeError(f"cannot store {type(value).__name__} setting {key!r}")
@@ -78,6 +83,20 @@ class ObsData:
 
     def set_default_int(self, key: str, value: int) -> None:
         libobs.obs_data_set_default_int(self.pointer, _encode(key), value)
+
+    def set_default_bool(self, key: str, value: bool) -> None:
+        libobs.obs_data_set_default_bool(self.pointer, _encode(key), value)
+
+    def set_default_value(self, key: str, value: object) -> None:
+        """The default for ``key``, typed like ``set_value``."""
+        if isinstance(value, str):
+            self.set_default_string(key, value)
+        elif isinstance(value, bool):
+            self.set_default_bool(key, value)
+        elif isinstance(value, int):
+            self.set_default_int(key, value)
+        else:
+            raise TypeError(f"cannot store {type(value).__name__} default {key!r}")
 
 
 class Properties:
@@ -97,6 +116,23 @@ class Properties:
 
     def add_int_slider(self, key: str, label: str, minimum: int, maximum: int, step: int = 1) -> int:
         return libobs.obs_properties_add_int_slider(self.pointer, _encode(key), _encode(label), minimum, maximum, step)
+
+    def add_bool(self, key: str, label: str) -> int:
+        return libobs.obs_properties_add_bool(self.pointer, _encode(key), _encode(label))
+
+    def add_color(self, key: str, label: str) -> int:
+        """A colour picker; the setting is an int 0xAABBGGRR."""
+        return libobs.obs_properties_add_color(self.pointer, _encode(key), _encode(label))
+
+    def add_file_path(self, key: str, label: str, file_filter: str) -> int:
+        """A file chooser; ``file_filter`` as Qt takes it, e.g. "Images (*.png *.jpg);;All files (*.*)"."""
+        return libobs.obs_properties_add_path(
+            self.pointer, _encode(key), _encode(label), libobs.OBS_PATH_FILE, _encode(file_filter), None
+        )
+
+    def add_button(self, key: str, text: str, callback_pointer: int) -> int:
+        """A push button; ``callback_pointer`` is an ``obs_property_clicked_t`` kept alive by the caller."""
+        return libobs.obs_properties_add_button(self.pointer, _encode(key), _encode(text), callback_pointer)
 
     def add_info_text(self, key: str, text: str) -> int:
         """A read-only line of text; with no stored value under ``key`` OBS shows ``text`` itself."""

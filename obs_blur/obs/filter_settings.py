@@ -21,6 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 MODE = "mode"
 MODEL = "model"
 BLUR_STRENGTH = "blur_strength"
+BG_COLOR = "bg_color"
+BG_IMAGE = "bg_image"
+EDGE_SOFTNESS = "edge_softness"
+SMOOTHING = "smoothing"
+ALIGN_VIDEO = "align_video"
+DEVICE = "device"
 
 # Setting value -> label in the properties dialog, in display order.
 MODES: dict[str, str] = {
@@ -34,6 +40,25 @@ DEFAULT_MODE = "blur"
 BLUR_STRENGTH_MIN = 0
 BLUR_STRENGTH_MAX = 100
 DEFAULT_BLUR_STRENGTH = 50
+# Sliders in percent, like blur strength; the worker takes 0..1.
+PERCENT_MIN = 0
+PERCENT_MAX = 100
+#: RefineSettings.softness (0.35) in percent; kept as a literal so this module needs neither numpy nor OpenCV
+#: (the filter must load and explain itself when the dependencies are missing). A unit test keeps them equal.
+DEFAULT_EDGE_SOFTNESS = 35
+#: The pipeline's DEFAULT_SMOOTHING (0.8) in percent, for the same reason.
+DEFAULT_SMOOTHING = 80
+#: OBS stores colours as 0xAABBGGRR; this is R 0, G 177, B 64, the CLI's default green.
+DEFAULT_BG_COLOR = 0xFF40B100
+COLOR_MAX = 0xFFFFFFFF
+# Where inference runs: value -> label. The worker understands more (tensorrt, cuda, ...); the dialog
+# offers the three choices a user can reason about.
+DEVICES: dict[str, str] = {
+    "auto": "Automatic (GPU if available)",
+    "gpu": "GPU",
+    "cpu": "CPU",
+}
+DEFAULT_DEVICE = "auto"
 
 # A value as stored in obs_data: string, number, boolean, or None when the user never set it.
 StoredValue = Union[str, float, bool, None]
@@ -58,6 +83,17 @@ class FilterSettings:
     mode: str
     model: str
     blur_strength: int
+    bg_color: int = DEFAULT_BG_COLOR
+    bg_image: str = ""
+    edge_softness: int = DEFAULT_EDGE_SOFTNESS
+    smoothing: int = DEFAULT_SMOOTHING
+    align_video: bool = False
+    device: str = DEFAULT_DEVICE
+
+    @property
+    def color_rgb(self) -> tuple[float, float, float]:
+        """``bg_color`` as straight R, G, B in 0..1 (OBS stores 0xAABBGGRR)."""
+        return tuple(((self.bg_color >> shift) & 0xFF) / 255.0 for shift in (0, 8, 16))  # type: ignore[return-value]
 
 
 def manifest_path() -> Path:
@@ -108,10 +144,40 @@ def _sanitize_model(value: StoredValue, models: ModelChoices) -> str:
     return value  # without a manifest any name is kept: it may become valid once models are installed
 
 
+def _is_number(value: StoredValue) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value == value  # NaN != NaN
+
+
 def _sanitize_blur_strength(value: StoredValue) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # NaN != NaN
-        return DEFAULT_BLUR_STRENGTH
-    return int(min(max(round(value), BLUR_STRENGTH_MIN), BLUR_STRENGTH_MAX))
+    return _sanitize_percent(value, DEFAULT_BLUR_STRENGTH)
+
+
+def _sanitize_percent(value: StoredValue, default: int) -> int:
+    if not _is_number(value):
+        return default
+    return int(min(max(round(value), PERCENT_MIN), PERCENT_MAX))  # type: ignore[arg-type]
+
+
+def _sanitize_color(value: StoredValue) -> int:
+    if not _is_number(value) or not 0 <= value <= COLOR_MAX:  # type: ignore[operator]
+        return DEFAULT_BG_COLOR
+    return int(value)  # type: ignore[arg-type]
+
+
+def _sanitize_path(value: StoredValue) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _sanitize_bool(value: StoredValue) -> bool:
+    return value if isinstance(value, bool) else False
+
+
+def _sanitize_device(value: StoredValue) -> str:
+    return value if isinstance(value, str) and value in DEVICES else DEFAULT_DEVICE
+
+
+#: Keys read from obs_data, in the order the dialog shows them.
+SETTING_KEYS = (MODE, MODEL, BLUR_STRENGTH, BG_COLOR, BG_IMAGE, EDGE_SOFTNESS, SMOOTHING, ALIGN_VIDEO, DEVICE)
 
 
 def sanitize(stored: Mapping[str, StoredValue], models: ModelChoices) -> tuple[FilterSettings, dict[str, str]]:
@@ -121,21 +187,25 @@ def sanitize(stored: Mapping[str, StoredValue], models: ModelChoices) -> tuple[F
     explicitly stored and had to change need writing back.
     """
     start = defaults(models)
-    mode, model, strength = (stored.get(MODE), stored.get(MODEL), stored.get(BLUR_STRENGTH))
-    settings = FilterSettings(
-        mode=start.mode if mode is None else _sanitize_mode(mode),
-        model=start.model if model is None else _sanitize_model(model, models),
-        blur_strength=start.blur_strength if strength is None else _sanitize_blur_strength(strength),
-    )
+    repairs = {
+        MODE: _sanitize_mode,
+        MODEL: lambda value: _sanitize_model(value, models),
+        BLUR_STRENGTH: _sanitize_blur_strength,
+        BG_COLOR: _sanitize_color,
+        BG_IMAGE: _sanitize_path,
+        EDGE_SOFTNESS: lambda value: _sanitize_percent(value, DEFAULT_EDGE_SOFTNESS),
+        SMOOTHING: lambda value: _sanitize_percent(value, DEFAULT_SMOOTHING),
+        ALIGN_VIDEO: _sanitize_bool,
+        DEVICE: _sanitize_device,
+    }
+    values = {}
     corrections = {}
-    for key, old, new in (
-        (MODE, mode, settings.mode),
-        (MODEL, model, settings.model),
-        (BLUR_STRENGTH, strength, settings.blur_strength),
-    ):
-        if old is not None and not _unchanged(old, new):
-            corrections[key] = f"{old!r} -> {new!r}"
-    return settings, corrections
+    for key, repair in repairs.items():
+        old = stored.get(key)
+        values[key] = getattr(start, key) if old is None else repair(old)
+        if old is not None and not _unchanged(old, values[key]):
+            corrections[key] = f"{old!r} -> {values[key]!r}"
+    return FilterSettings(**values), corrections
 
 
 def _unchanged(old: StoredValue, new: object) -> bool:

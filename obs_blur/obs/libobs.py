@@ -52,10 +52,11 @@ OBS_DATA_STRING = 1
 OBS_DATA_NUMBER = 2
 OBS_DATA_BOOLEAN = 3
 
-# enum obs_combo_type, obs_combo_format, obs_text_type (obs-properties.h)
+# enum obs_combo_type, obs_combo_format, obs_text_type, obs_path_type (obs-properties.h)
 OBS_COMBO_TYPE_LIST = 2
 OBS_COMBO_FORMAT_STRING = 3
 OBS_TEXT_INFO = 3
+OBS_PATH_FILE = 0
 
 # enum obs_base_effect, obs_allow_direct_render (obs.h)
 OBS_EFFECT_DEFAULT = 0
@@ -66,6 +67,8 @@ OBS_ALLOW_DIRECT_RENDERING = 1
 GS_R8 = 2
 GS_RGBA = 3
 GS_BGRA = 5
+GS_RGBA16F = 9
+GS_RG32F = 12
 GS_ZS_NONE = 0
 GS_DYNAMIC = 1 << 1
 GS_BLEND_ZERO = 0
@@ -153,6 +156,7 @@ obs_data_has_user_value = _bind("obs_data_has_user_value", c_bool, _P, c_char_p)
 obs_data_item_byname = _bind("obs_data_item_byname", _P, _P, c_char_p)
 obs_data_item_gettype = _bind("obs_data_item_gettype", c_int, _P)
 obs_data_item_release = _bind("obs_data_item_release", None, POINTER(c_void_p))
+obs_data_release = _bind("obs_data_release", None, _P)
 
 # --- properties -----------------------------------------------------------------------------------
 obs_properties_create = _bind("obs_properties_create", _P)
@@ -165,6 +169,11 @@ obs_properties_add_float_slider = _bind(
 )
 obs_properties_add_bool = _bind("obs_properties_add_bool", _P, _P, c_char_p, c_char_p)
 obs_properties_add_text = _bind("obs_properties_add_text", _P, _P, c_char_p, c_char_p, c_int)
+obs_properties_add_color = _bind("obs_properties_add_color", _P, _P, c_char_p, c_char_p)
+obs_properties_add_path = _bind("obs_properties_add_path", _P, _P, c_char_p, c_char_p, c_int, c_char_p, c_char_p)
+# The callback is passed as a plain function pointer: the CFUNCTYPE object lives in source_info's registry.
+obs_properties_add_button = _bind("obs_properties_add_button", _P, _P, c_char_p, c_char_p, _P)
+obs_property_name = _bind("obs_property_name", c_char_p, _P)
 obs_property_int_set_suffix = _bind("obs_property_int_set_suffix", None, _P, c_char_p)
 obs_property_set_long_description = _bind("obs_property_set_long_description", None, _P, c_char_p)
 
@@ -173,6 +182,9 @@ obs_source_get_name = _bind("obs_source_get_name", c_char_p, _P)
 obs_source_get_output_flags = _bind("obs_source_get_output_flags", c_uint32, _P)
 obs_source_get_base_width = _bind("obs_source_get_base_width", c_uint32, _P)
 obs_source_get_base_height = _bind("obs_source_get_base_height", c_uint32, _P)
+obs_source_get_settings = _bind("obs_source_get_settings", _P, _P)  # a new reference: obs_data_release it
+obs_source_enabled = _bind("obs_source_enabled", c_bool, _P)
+obs_source_set_enabled = _bind("obs_source_set_enabled", None, _P, c_bool)
 obs_filter_get_target = _bind("obs_filter_get_target", _P, _P)
 obs_filter_get_parent = _bind("obs_filter_get_parent", _P, _P)
 obs_source_video_render = _bind("obs_source_video_render", None, _P)
@@ -207,6 +219,9 @@ gs_stagesurface_unmap = _bind("gs_stagesurface_unmap", None, _P)
 gs_texture_create = _bind("gs_texture_create", _P, c_uint32, c_uint32, c_int, c_uint32, POINTER(c_void_p), c_uint32)
 gs_texture_set_image = _bind("gs_texture_set_image", None, _P, _P, c_uint32, c_bool)
 gs_texture_destroy = _bind("gs_texture_destroy", None, _P)
+gs_texture_create_from_file = _bind("gs_texture_create_from_file", _P, c_char_p)
+gs_texture_get_width = _bind("gs_texture_get_width", c_uint32, _P)
+gs_texture_get_height = _bind("gs_texture_get_height", c_uint32, _P)
 
 # --- effects --------------------------------------------------------------------------------------
 gs_effect_create_from_file = _bind("gs_effect_create_from_file", _P, c_char_p, POINTER(c_void_p))
@@ -224,6 +239,9 @@ gs_clear = _bind("gs_clear", None, c_uint32, _P, c_float, c_uint8)
 gs_blend_state_push = _bind("gs_blend_state_push", None)
 gs_blend_state_pop = _bind("gs_blend_state_pop", None)
 gs_blend_function = _bind("gs_blend_function", None, c_int, c_int)
+gs_enable_framebuffer_srgb = _bind("gs_enable_framebuffer_srgb", None, c_bool)
+gs_framebuffer_srgb_enabled = _bind("gs_framebuffer_srgb_enabled", c_bool)
+gs_draw_sprite = _bind("gs_draw_sprite", None, _P, c_uint32, c_uint32, c_uint32)
 
 
 def log(level: int, message: str) -> None:

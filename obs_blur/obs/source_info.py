@@ -20,7 +20,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import traceback
-from ctypes import CFUNCTYPE, Structure, c_float, c_int, c_uint32, c_void_p
+from ctypes import CFUNCTYPE, Structure, c_bool, c_float, c_int, c_uint32, c_void_p
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
 
@@ -104,6 +104,9 @@ GetPropertiesCallback = CFUNCTYPE(c_void_p, c_void_p)  # obs_properties_t *(*)(v
 UpdateCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data, obs_data_t *settings)
 VideoTickCallback = CFUNCTYPE(None, c_void_p, c_float)  # void (*)(void *data, float seconds)
 VideoRenderCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data, gs_effect_t *effect)
+# bool (*)(obs_properties_t *props, obs_property_t *property, void *data): a properties button; data is
+# the instance handle when the dialog belongs to a filter instance.
+ButtonClickedCallback = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
 
 
 class FilterInstance(Protocol):
@@ -116,6 +119,8 @@ class FilterInstance(Protocol):
     def video_tick(self, seconds: float) -> None: ...
 
     def video_render(self, effect: Optional[int]) -> None: ...
+
+    def button_clicked(self, property_name: str) -> bool: ...
 
 
 class FilterImplementation(Protocol):
@@ -134,6 +139,7 @@ class _LiveInstance:
 
     instance: FilterInstance
     source: int
+    kind_id: str = ""
 
 
 @dataclass
@@ -143,6 +149,7 @@ class _RegisteredKind:
     kind_id: str
     implementation: FilterImplementation
     keep_alive: list[object] = field(default_factory=list)
+    button_callback: Optional[int] = None  # address of the ButtonClickedCallback trampoline
 
 
 class _Registry:
@@ -227,6 +234,10 @@ def _return_null(*_args: Any) -> None:
     return None
 
 
+def _return_false(*_args: Any) -> bool:
+    return False
+
+
 def _empty_properties(*_args: Any) -> Optional[int]:
     """A valid, empty properties object: the properties dialog copes with it better than with NULL."""
     return libobs.obs_properties_create()
@@ -252,7 +263,7 @@ def _make_trampolines(kind: _RegisteredKind, name_buffer: ctypes.Array) -> dict[
         instance = kind.implementation.create(settings, source)
         if instance is None:
             return None
-        return _REGISTRY.add_instance(_LiveInstance(instance, source))
+        return _REGISTRY.add_instance(_LiveInstance(instance, source, kind_id))
 
     @_guarded(kind_id, "destroy", _return_null)
     def destroy(handle: Optional[int]) -> None:
@@ -299,6 +310,20 @@ def _make_trampolines(kind: _RegisteredKind, name_buffer: ctypes.Array) -> dict[
     }
 
 
+def _make_button_trampoline(kind: _RegisteredKind) -> Any:
+    """One C callback for every button of every instance: it finds the instance by the handle libobs passes."""
+
+    @_guarded(kind.kind_id, "button_clicked", _return_false)
+    def button_clicked(_properties: Optional[int], prop: Optional[int], handle: Optional[int]) -> bool:
+        live = _REGISTRY.instance(handle)
+        if live is None or not prop:
+            return False  # the type-level dialog (no instance) has nothing to act on
+        raw = libobs.obs_property_name(prop)
+        return bool(live.instance.button_clicked(raw.decode("utf-8", "replace") if raw else ""))
+
+    return ButtonClickedCallback(button_clicked)
+
+
 def _build_source_info(id_buffer: ctypes.Array, trampolines: dict[str, Any]) -> ObsSourceInfo:
     info = ObsSourceInfo()
     info.id = ctypes.addressof(id_buffer)
@@ -329,7 +354,9 @@ def register_filter(kind_id: str, display_name: str, implementation: FilterImple
     id_buffer = ctypes.create_string_buffer(kind_id.encode("ascii"))
     trampolines = _make_trampolines(kind, name_buffer)
     info = _build_source_info(id_buffer, trampolines)
-    kind.keep_alive.extend([name_buffer, id_buffer, trampolines, info])
+    button = _make_button_trampoline(kind)
+    kind.button_callback = ctypes.cast(button, c_void_p).value
+    kind.keep_alive.extend([name_buffer, id_buffer, trampolines, info, button])
     libobs.obs_register_source_s(ctypes.addressof(info), ctypes.sizeof(info))
     return True
 
@@ -342,3 +369,23 @@ def is_registered(kind_id: str) -> bool:
 def live_instance_count() -> int:
     """Filter instances alive right now, all kinds together."""
     return len(_REGISTRY.instances)
+
+
+def live_instances(kind_id: Optional[str] = None) -> list[Any]:
+    """The filter instances alive right now (of ``kind_id``, or all), oldest first.
+
+    Instances created before a "Reload Scripts" are included: they run the code they were created
+    with, so callers use only methods every version has (or check with ``getattr``).
+    """
+    with _REGISTRY.lock:
+        lives = list(_REGISTRY.instances.values())
+    return [live.instance for live in lives if kind_id is None or live.kind_id == kind_id]
+
+
+def button_callback(kind_id: str) -> Optional[int]:
+    """Address of the ``obs_property_clicked_t`` for buttons in ``kind_id``'s dialog (None if unregistered).
+
+    Buttons call ``instance.button_clicked(property_name)``; returning True makes OBS rebuild the dialog.
+    """
+    kind = _REGISTRY.kinds.get(kind_id)
+    return kind.button_callback if kind is not None else None

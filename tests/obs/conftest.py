@@ -6,15 +6,17 @@ and a silently skipped suite would hide that the filter was never exercised.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
 import pytest
 
+from .filter_checks import stats_file
 from .harness import REPO_ROOT, HeadlessObs, ObsSettings, missing_programs
 
 
@@ -39,17 +41,30 @@ def require_obs() -> None:
         )
 
 
+@contextlib.contextmanager
+def running_obs(run_dir: Path, **settings: Any) -> Iterator[HeadlessObs]:
+    """A headless OBS that writes the script's stats file into ``run_dir`` (also across restarts); stopped at the end.
+
+    OBS_BLUR_STATS reaches OBS through the environment the harness copies at every launch, so it stays
+    set for the whole run.
+    """
+    require_obs()
+    run = HeadlessObs(run_dir, ObsSettings(pydeps=pydeps_for_tests(), **settings))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OBS_BLUR_STATS", str(stats_file(run)))
+        run.start()
+        try:
+            yield run
+        finally:
+            if run.running:
+                run.stop()
+
+
 @pytest.fixture(scope="module")
 def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeadlessObs]:
     """One headless OBS (1280x720 at 30 fps) for the whole test module, stopped at its end."""
-    require_obs()
-    run = HeadlessObs(tmp_path_factory.mktemp("obs-run"), ObsSettings(pydeps=pydeps_for_tests()))
-    run.start()
-    try:
+    with running_obs(tmp_path_factory.mktemp("obs-run")) as run:
         yield run
-    finally:
-        if run.running:
-            run.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,19 @@
 
 All tests share one headless OBS (module fixture) and run in file order: later tests build on the
 sources earlier ones added, the restart test relies on OBS saving the collection, and the last test
-performs the clean shutdown and inspects the whole log.
+performs the clean shutdown and inspects the whole log. The filter runs its real frame path here
+(mask worker processes included); tests/obs/test_background_blur.py checks what it draws.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable
 
-import numpy as np
 import pytest
 
 from obs_blur.obs.filter_settings import read_model_choices
 
+from .filter_checks import mean_abs_diff, wait_for_mask, wait_until, worker_pids
 from .harness import FILTER_KIND, HeadlessObs
 
 pytestmark = pytest.mark.obs
@@ -25,41 +24,39 @@ SECOND_PHOTO = "Astronaut 2"
 FILTER = "Blur"
 
 
-def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = 5.0) -> Any:
-    """Poll ``condition`` until it returns something truthy (libobs applies filter updates on the next tick)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            assert value, f"timed out waiting for {what}"
-            return value
-        time.sleep(0.05)
-
-
 def test_script_loaded_and_filter_kind_registered(obs: HeadlessObs) -> None:
     line = obs.wait_for_log("[obs-blur] script loaded")
     assert f"filter '{FILTER_KIND}' (Background Blur) registered" in line
     assert "Python 3." in line
     defaults = obs.client.get_source_filter_default_settings(FILTER_KIND).default_filter_settings
     models = read_model_choices()
-    assert defaults == {"mode": "blur", "model": models.default, "blur_strength": 50}
+    assert defaults == {
+        "mode": "blur",
+        "model": models.default,
+        "blur_strength": 50,
+        "bg_color": 0xFF40B100,
+        "bg_image": "",
+        "edge_softness": 35,
+        "smoothing": 80,
+        "align_video": False,
+        "device": "auto",
+    }
 
 
-def test_filter_on_real_photo_passes_video_through(obs: HeadlessObs, astronaut_png: Path) -> None:
+def test_filter_changes_the_photo_and_disabling_restores_it(obs: HeadlessObs, astronaut_png: Path) -> None:
     before = obs.add_image_source(PHOTO, astronaut_png)
     assert before.shape == (512, 512, 4)
     assert before[..., :3].std() > 30  # the photo, not a blank frame
 
     obs.client.create_source_filter(PHOTO, FILTER, FILTER_KIND, {})
-
     assert obs.filter_kinds(PHOTO) == {FILTER: FILTER_KIND}
-    after = obs.screenshot(PHOTO)
-    assert mean_abs_diff(after, before) < 1.0
+    wait_for_mask(obs, PHOTO, FILTER)
+    assert mean_abs_diff(obs.screenshot(PHOTO), before) > 3.0  # the background is blurred now
+
+    obs.client.set_source_filter_enabled(PHOTO, FILTER, False)
+    wait_until(lambda: mean_abs_diff(obs.screenshot(PHOTO), before) < 1.0, "the original photo back", 5.0)
+    obs.client.set_source_filter_enabled(PHOTO, FILTER, True)
+    wait_until(lambda: mean_abs_diff(obs.screenshot(PHOTO), before) > 3.0, "the filter applied again", 5.0)
 
 
 @pytest.mark.parametrize(
@@ -102,8 +99,13 @@ def test_two_instances_on_two_sources(obs: HeadlessObs, astronaut_png: Path) -> 
     wait_until(lambda: obs.filter_settings(PHOTO, FILTER)["blur_strength"] == 80, "first filter's settings")
     second = obs.filter_settings(SECOND_PHOTO, FILTER)
     assert (second["mode"], second["blur_strength"]) == ("color", 20)
-    assert mean_abs_diff(obs.screenshot(PHOTO), original) < 1.0
-    assert mean_abs_diff(obs.screenshot(SECOND_PHOTO), original) < 1.0
+    wait_for_mask(obs, PHOTO, FILTER)
+    wait_for_mask(obs, SECOND_PHOTO, FILTER)
+    blurred, painted = obs.screenshot(PHOTO), obs.screenshot(SECOND_PHOTO)
+    assert mean_abs_diff(blurred, original) > 3.0
+    assert mean_abs_diff(painted, original) > 3.0
+    assert mean_abs_diff(blurred, painted) > 3.0  # each instance draws its own mode
+    assert len(worker_pids(obs)) == 2  # one mask worker process per instance
 
 
 def test_fifty_add_remove_cycles(obs: HeadlessObs) -> None:
@@ -111,12 +113,14 @@ def test_fifty_add_remove_cycles(obs: HeadlessObs) -> None:
     for cycle in range(50):
         obs.client.create_source_filter(SECOND_PHOTO, "Cycle", FILTER_KIND, {"blur_strength": cycle})
         if cycle % 10 == 0:  # render through the extra filter now and then, not only create it
+            # Until its first mask the new filter passes the picture (its predecessor's output) through.
             assert mean_abs_diff(obs.screenshot(SECOND_PHOTO), reference) < 1.0
         obs.client.remove_source_filter(SECOND_PHOTO, "Cycle")
 
     assert obs.filter_kinds(SECOND_PHOTO) == {FILTER: FILTER_KIND}
     wait_until(lambda: obs.log_text().count("filter 'Cycle' destroyed") == 50, "50 destroy callbacks")
     assert obs.log_text().count("filter 'Cycle' created") == 50
+    wait_until(lambda: len(worker_pids(obs)) == 2, f"only the two remaining workers: {worker_pids(obs)}", 10.0)
     assert mean_abs_diff(obs.screenshot(SECOND_PHOTO), reference) < 1.0
 
 
@@ -131,11 +135,13 @@ def test_filter_saved_in_collection_survives_restart(obs: HeadlessObs) -> None:
     assert obs.filter_kinds(SECOND_PHOTO) == {FILTER: FILTER_KIND}
     settings = obs.filter_settings(PHOTO, FILTER)
     assert (settings["mode"], settings["blur_strength"]) == ("blur", 80)
-    wait_until(lambda: obs.screenshot(PHOTO)[..., 3].any(), "the photo after restart")
-    assert mean_abs_diff(obs.screenshot(PHOTO), before) < 1.0
+    wait_for_mask(obs, PHOTO, FILTER)
+    wait_for_mask(obs, SECOND_PHOTO, FILTER)
+    assert mean_abs_diff(obs.screenshot(PHOTO), before) < 1.0  # the same blur as before the restart
 
 
 def test_clean_shutdown(obs: HeadlessObs) -> None:
+    assert len(worker_pids(obs)) == 2  # OBS quits with both workers running
     stopped = obs.stop()
 
     assert stopped.method == "WM_DELETE_WINDOW", stopped
@@ -144,6 +150,7 @@ def test_clean_shutdown(obs: HeadlessObs) -> None:
     log = obs.log_text()
     assert "[obs-blur] script unloaded" in log
     assert log.count(f"filter '{FILTER}' destroyed") == 2  # both instances, at shutdown
+    assert worker_pids(obs) == []  # stopped and reaped, none orphaned
     assert obs.python_errors() == [], "\n".join(obs.python_errors())
     whole_log = obs.log_text(whole=True)  # both runs, before and after the restart
     assert "Traceback" not in whole_log and "Python failure" not in whole_log

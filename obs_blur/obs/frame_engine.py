@@ -1,0 +1,241 @@
+"""The real frame path of one Background Blur filter: GPU passes around an out-of-process mask worker.
+
+Per video frame (``new_frame``, graphics thread, once per tick however often OBS draws the filter):
+
+1. render the filter's target once, full size, into a frame render target (a ring of them when
+   ``align_video`` is on, so older frames stay available);
+2. if the worker has a model: ``Downsample`` to capture size and stage it for read-back;
+3. if the worker is free: read back the newest frame staged on an earlier frame and submit it;
+4. take the newest result, if any, and upload its coefficients (RG32F).
+
+Per draw (``draw``): the composite technique of the mode, one full-size pass straight into the
+caller's target, plus the background blur at 1/4 size in blur mode. Until the first mask, and on any
+fault, the frame is drawn unchanged instead, never half composited; ``draw`` says why.
+
+Importing this module needs numpy and OpenCV (through the core's ``segmenters``/``compositor``), so
+the filter imports it lazily and explains a missing dependency instead of failing to load.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from obs_blur.compositor import BLUR_WORK_SCALE, blur_sigma
+from obs_blur.errors import ObsBlurError
+from obs_blur.manifest import load_manifest
+from obs_blur.obs import libobs
+from obs_blur.obs.filter_settings import FilterSettings
+from obs_blur.obs.frame_readback import StagingRing
+from obs_blur.obs.gpu_passes import (
+    COMPOSITE_TECHNIQUES,
+    BackgroundPicture,
+    BlurEffect,
+    CoefficientTexture,
+    RenderTarget,
+    blurred_background,
+    composite,
+    downsample,
+    draw_unchanged,
+    render_filter_target,
+)
+from obs_blur.obs.mask_link import Mask, MaskLink
+from obs_blur.segmenters import capture_size_for
+
+#: Frames kept on the GPU for ``align_video`` (the brief allows at most 4): covers a mask latency of 3 frames.
+ALIGN_RING = 4
+#: Largest blur sigma in work pixels: a stronger blur works at a smaller size instead of with more taps.
+#: llvmpipe (CI, machines without a GPU) pays for every texture read; at 720p and strength 100 the
+#: fixed 1/4 work size of the CPU reference needed 17 reads per pixel and pass and dropped to 24 fps,
+#: where sigma 2.5 needs 9 reads on about 1/6 of the pixels. A Gaussian this wide hides the coarser grid.
+MAX_WORK_SIGMA = 2.5
+#: A mask older than this is not drawn any more (a worker that stopped answering, a model that reloads slowly).
+STALE_MASK_S = 2.0
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """Where the shown frame and the mask stand, for the status line and the stats file."""
+
+    frame_number: int
+    mask_frame: Optional[int]  # the video frame the newest mask was computed from
+    shown_frame: Optional[int]  # the video frame drawn last (older than frame_number with align_video)
+
+    @property
+    def mask_age_frames(self) -> Optional[int]:
+        """Frames between the picture drawn and the picture the mask belongs to (0: aligned)."""
+        if self.mask_frame is None or self.shown_frame is None:
+            return None
+        return max(0, self.shown_frame - self.mask_frame)
+
+    @property
+    def mask_latency_frames(self) -> Optional[int]:
+        """Frames between the newest video frame and the newest mask's frame (the worker's delay)."""
+        return None if self.mask_frame is None else self.frame_number - self.mask_frame
+
+
+def blur_work_plan(size: Size, strength: float) -> tuple[Size, float]:
+    """(work size, Gaussian sigma in work pixels) of the background blur for a frame of ``size``.
+
+    The CPU reference's 1/4 scale (``BLUR_WORK_SCALE``), or smaller when the blur is strong enough that
+    its sigma would exceed ``MAX_WORK_SIGMA`` work pixels; the blur in frame pixels stays ``blur_sigma``.
+    """
+    width, height = size
+    sigma_frame = blur_sigma(height, strength)
+    scale = BLUR_WORK_SCALE if sigma_frame <= 0 else min(BLUR_WORK_SCALE, MAX_WORK_SIGMA / sigma_frame)
+    work = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return work, sigma_frame * work[1] / height
+
+
+class FrameEngine:
+    """GPU objects, the staging ring and the mask worker link of one filter instance."""
+
+    def __init__(self, filter_source: int, filter_name: Callable[[], str]) -> None:
+        self.filter_source = filter_source
+        self.masks = MaskLink(filter_name)
+        self.frame_number = 0
+        self.mask: Optional[Mask] = None
+        self._mask_received = 0.0
+        self._shown: Optional[int] = None
+        self._capture_plans: dict[tuple[str, Size], tuple[Size, bytes]] = {}
+        self.effect = BlurEffect()
+        self.frames: list[RenderTarget] = []
+        self.capture = RenderTarget(libobs.GS_BGRA)
+        self.work = (RenderTarget(libobs.GS_RGBA16F), RenderTarget(libobs.GS_RGBA16F))
+        self.readback = StagingRing()
+        self.coefficients = CoefficientTexture()
+        self.picture = BackgroundPicture()
+
+    # -- once per video frame ------------------------------------------------------------------
+
+    def new_frame(self, size: Size, settings: FilterSettings) -> None:
+        """Render the target, feed the worker, take its newest mask (see the module docstring)."""
+        self.frame_number += 1
+        self._size_ring(ALIGN_RING if settings.align_video else 1)
+        frame = self.frames[self.frame_number % len(self.frames)]
+        frame.frame_number = -1  # invalid until drawn: a failure below must not leave a stale number
+        render_filter_target(self.filter_source, frame, size)
+        frame.frame_number = self.frame_number
+        if self.masks.ready and frame.texture is not None:
+            capture_size, technique = self._capture_plan(settings.model, size)
+            captured = downsample(self.effect, technique, frame.texture, size, self.capture, capture_size)
+            self.readback.stage(captured, capture_size, self.frame_number)
+        mask = self.masks.exchange(lambda: self.readback.read_newest_before(self.frame_number))
+        if mask is not None:
+            self.coefficients.upload(mask.coefficients)
+            self.mask, self._mask_received = mask, time.monotonic()
+
+    @property
+    def has_frame(self) -> bool:
+        return any(frame.frame_number == self.frame_number for frame in self.frames)
+
+    # -- every draw ----------------------------------------------------------------------------
+
+    def draw(self, size: Size, settings: FilterSettings) -> Optional[str]:
+        """Draw the filtered frame; returns None, or why the frame was drawn unchanged instead."""
+        current = self._frame(self.frame_number)
+        if current is None or current.texture is None:
+            raise RuntimeError("draw() before a frame was rendered")
+        problem = self._why_unchanged()
+        if problem is None:
+            shown = self._frame_for_mask(settings.align_video) or current
+            problem = self._prepare_mode(settings, size, shown)
+            if problem is None:
+                technique = COMPOSITE_TECHNIQUES[settings.mode]
+                composite(self.effect, technique, shown.texture, self.coefficients.pointer, size)  # type: ignore[arg-type]
+                self._shown = shown.frame_number
+                return None
+        draw_unchanged(current.texture, size)
+        self._shown = current.frame_number
+        return problem
+
+    def info(self) -> FrameInfo:
+        return FrameInfo(self.frame_number, self.mask.frame_number if self.mask else None, self._shown)
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def destroy_gpu(self) -> None:
+        """Free every GPU object; call inside obs_enter_graphics/obs_leave_graphics."""
+        for frame in self.frames:
+            frame.destroy()
+        self.frames = []
+        for target in (self.capture, *self.work):
+            target.destroy()
+        self.readback.destroy()
+        self.coefficients.destroy()
+        self.picture.destroy()
+        self.effect.destroy()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _why_unchanged(self) -> Optional[str]:
+        report = self.masks.report()
+        if not report.healthy:
+            return report.status
+        if self.mask is None or not self.coefficients.pointer:
+            return f"waiting for the first mask ({report.status})"
+        age_s = time.monotonic() - self._mask_received
+        if age_s > STALE_MASK_S:
+            return f"no new mask for {age_s:.0f} s ({report.status})"
+        return None
+
+    def _prepare_mode(self, settings: FilterSettings, size: Size, shown: RenderTarget) -> Optional[str]:
+        """Set the inputs the mode's composite needs; returns why it cannot be drawn, or None."""
+        mode = settings.mode
+        if mode == "blur":
+            work_size, sigma = blur_work_plan(size, settings.blur_strength)
+            texture = shown.texture
+            assert texture is not None
+            blurred = blurred_background(self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma)
+            self.effect.set_texture("blurred", blurred)
+        elif mode == "color":
+            red, green, blue = settings.color_rgb
+            self.effect.set_vec4("bg_color", red, green, blue, 1.0)
+        elif mode == "image":
+            problem = self.picture.load(settings.bg_image)
+            if problem is not None:
+                return problem
+            scale, offset = self.picture.cover(*size)
+            self.effect.set_texture("bg_image", self.picture.pointer)
+            self.effect.set_vec2("bg_uv_scale", *scale)
+            self.effect.set_vec2("bg_uv_offset", *offset)
+        return None
+
+    def _frame(self, frame_number: int) -> Optional[RenderTarget]:
+        for frame in self.frames:
+            if frame.frame_number == frame_number:
+                return frame
+        return None
+
+    def _frame_for_mask(self, align_video: bool) -> Optional[RenderTarget]:
+        """With ``align_video``: the kept frame the newest mask belongs to, else the oldest one after it."""
+        if not align_video or self.mask is None:
+            return None
+        kept = [frame for frame in self.frames if frame.frame_number >= self.mask.frame_number]
+        return min(kept, key=lambda frame: frame.frame_number) if kept else None
+
+    def _size_ring(self, count: int) -> None:
+        while len(self.frames) > count:
+            self.frames.pop().destroy()
+        while len(self.frames) < count:
+            self.frames.append(RenderTarget(libobs.GS_RGBA))
+
+    def _capture_plan(self, model: str, size: Size) -> tuple[Size, bytes]:
+        """The model's capture size for this frame size and the resize its own pipeline uses (cached).
+
+        From the manifest alone: MediaPipe models get the corner-aligned bilinear warp of Google's
+        pipeline, the others (BodyPix: OpenCV's INTER_AREA) the area-like 4-tap downscale. Feeding
+        the model what the command line feeds it keeps the filter's mask equal to ``obs_blur mask``'s.
+        """
+        key = (model, size)
+        plan = self._capture_plans.get(key)
+        if plan is None:
+            try:
+                spec = load_manifest().get(model or None)
+            except ObsBlurError:
+                spec = load_manifest().get(None)  # the worker reports the bad name; capture for the default
+            technique = b"DownsampleCorner" if spec.family == "mediapipe" else b"Downsample"
+            plan = self._capture_plans[key] = (capture_size_for(spec, *size), technique)
+        return plan

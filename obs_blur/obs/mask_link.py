@@ -1,0 +1,211 @@
+"""One filter's mask worker process, as OBS's threads use it: frames out, coefficients in, one status.
+
+Inference never runs inside OBS: each filter instance owns a ``MaskWorkerClient`` (a child process
+per instance, see ``obs_blur/worker_client.py``). The client is not thread-safe, and libobs calls
+us from several threads: video_tick and video_render on the graphics thread, video_render also on
+the obs-websocket thread (screenshots), destroy on the UI or the destroy thread, script_unload on
+the UI thread. libobs's graphics lock serialises the renders, but video_tick runs outside it. So
+every use of the client holds ``_lock``; the graphics thread only ever *tries* the lock and skips
+its turn when someone else holds it (a ``stop`` may take a second), so rendering never waits.
+
+Faults (no model, onnxruntime missing, a crashed worker) are the client's to detect and to recover
+from (restart with back-off); this class turns each change between healthy and failing into one
+line in the OBS log, never one per frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from obs_blur.obs import libobs
+from obs_blur.obs.filter_settings import FilterSettings
+from obs_blur.worker_client import MaskWorkerClient
+
+# The client logs through `logging`; inside OBS nothing would show it except stderr. Our own log
+# lines (below) say the same once, in the OBS log.
+logging.getLogger("obs_blur.worker").addHandler(logging.NullHandler())
+
+_FAILING_STATES = ("error", "restarting")
+#: Submitted frames remembered for matching results to video frames; results arrive within a few.
+_SEQ_MEMORY = 64
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What the worker needs from the filter's settings; a change is sent with ``configure``."""
+
+    model: Optional[str]
+    device: str
+    smoothing: float  # 0..1
+    softness: float  # 0..1
+
+    @classmethod
+    def from_filter(cls, settings: FilterSettings) -> WorkerSettings:
+        return cls(settings.model or None, settings.device, settings.smoothing / 100.0, settings.edge_softness / 100.0)
+
+
+@dataclass(frozen=True)
+class Mask:
+    """A result matched to the video frame it was computed from."""
+
+    frame_number: int
+    coefficients: np.ndarray  # (h, w, 2) float32 at capture size
+    model: str
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What the status line and the stats file show about the worker."""
+
+    healthy: bool
+    state: str
+    status: str
+    provider: str
+    model: str
+    ms_per_mask: Optional[float]
+    masks_per_s: float
+
+
+class MaskLink:
+    """Starts, configures, feeds, polls and stops one filter's worker."""
+
+    def __init__(self, filter_name: Callable[[], str]) -> None:
+        self._filter_name = filter_name
+        self._lock = threading.Lock()
+        self._client: Optional[MaskWorkerClient] = None
+        self._sent: Optional[WorkerSettings] = None
+        self._frame_of_seq: dict[int, int] = {}
+        self._suspended = False
+        self._failing = False
+        self._announced_ready = False
+
+    # -- graphics thread -----------------------------------------------------------------------
+
+    def tick(self, settings: FilterSettings) -> None:
+        """Once per video_tick after the first frame: start lazily, apply settings, poll, report changes."""
+        with self._try_lock() as locked:
+            if not locked or self._suspended:
+                return
+            client = self._client or self._start()
+            wanted = WorkerSettings.from_filter(settings)
+            if wanted != self._sent:
+                client.configure(wanted.model, wanted.device, None, wanted.smoothing, wanted.softness)
+                self._sent = wanted
+                self._announced_ready = False
+            client.poll()
+            self._log_changes(client)
+
+    def exchange(self, read_frame: Callable[[], Optional[tuple[int, np.ndarray]]]) -> Optional[Mask]:
+        """Hand the worker a frame if it is free (``read_frame`` is only called then), and take a new result.
+
+        ``read_frame`` returns (video frame number, capture-size BGRA pixels) or None.
+        """
+        with self._try_lock() as locked:
+            client = self._client
+            if not locked or client is None or self._suspended:
+                return None
+            if client.accepts_frames:
+                frame = read_frame()
+                if frame is not None and client.submit(frame[1]):
+                    self._remember(client.last_submitted_seq, frame[0])
+            result = client.latest_result()
+            if result is None:
+                return None
+            frame_number = self._frame_of_seq.get(result.seq)
+            if frame_number is None:
+                return None  # a frame from before a restart or a forgotten one: cannot be placed in time
+            return Mask(frame_number, result.coefficients, result.model, result.latency_ms)
+
+    @property
+    def ready(self) -> bool:
+        """The worker has a model loaded: worth capturing frames for it."""
+        client = self._client
+        return client is not None and client.ready and not self._suspended
+
+    def report(self) -> WorkerReport:
+        """A snapshot for the status line (reads plain attributes only: safe without the lock)."""
+        client = self._client
+        if self._suspended or client is None:
+            status = "mask worker stopped" if self._suspended else "mask worker starts with the first frame"
+            return WorkerReport(not self._suspended, "stopped", status, "", "", None, 0.0)
+        stats = dict(client.stats)
+        return WorkerReport(
+            healthy=client.state not in _FAILING_STATES,
+            state=client.state,
+            status=client.status,
+            provider=client.provider,
+            model=client.model or (self._sent.model if self._sent else "") or "",
+            ms_per_mask=stats.get("ms_per_mask"),
+            masks_per_s=float(stats.get("masks_per_s", 0.0)),
+        )
+
+    # -- any thread ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the worker for good (filter destroyed): waits up to a second for it to quit."""
+        with self._lock:
+            self._suspended = True
+            self._stop_client()
+
+    def suspend(self) -> None:
+        """Stop the worker until ``resume`` (script unloaded: no new processes while OBS shuts down)."""
+        self.stop()
+
+    def resume(self) -> None:
+        """Allow the worker again (script loaded again); it restarts on the next tick."""
+        with self._lock:
+            self._suspended = False
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _try_lock(self) -> Iterator[bool]:
+        locked = self._lock.acquire(blocking=False)
+        try:
+            yield locked
+        finally:
+            if locked:
+                self._lock.release()
+
+    def _start(self) -> MaskWorkerClient:
+        client = MaskWorkerClient()
+        client.start()  # a failure to start is a status with a scheduled retry, never an exception
+        self._client, self._sent, self._frame_of_seq = client, None, {}
+        if client.pid:
+            libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {client.pid} started")
+        return client
+
+    def _stop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            pid = client.pid
+            client.stop()
+            if pid:
+                libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {pid} stopped")
+        self._sent, self._failing, self._announced_ready = None, False, False
+
+    def _remember(self, seq: int, frame_number: int) -> None:
+        self._frame_of_seq[seq] = frame_number
+        if len(self._frame_of_seq) > _SEQ_MEMORY:
+            for old in sorted(self._frame_of_seq)[: len(self._frame_of_seq) - _SEQ_MEMORY]:
+                del self._frame_of_seq[old]
+
+    def _log_changes(self, client: MaskWorkerClient) -> None:
+        """One log line when the worker starts failing, one when it is ready again; nothing per frame."""
+        failing = client.state in _FAILING_STATES
+        name = self._filter_name()
+        if failing and not self._failing:
+            libobs.log(libobs.LOG_WARNING, f"filter '{name}': video passes through unchanged: {client.status}")
+            self._announced_ready = False  # say so again when it recovers
+        elif client.ready and not self._announced_ready:
+            libobs.log(libobs.LOG_INFO, f"filter '{name}': model {client.model} ready on {client.provider}")
+            self._announced_ready = True
+        self._failing = failing
