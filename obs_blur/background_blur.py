@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "obs-blur"
@@ -121,26 +121,28 @@ def _start_frontend(settings: Any) -> None:
     _hotkey.register(settings)
     path = stats_file.stats_path()
     if path is not None:
-        _stats_timer = _StatsTimer(path)
+        _stats_timer = _stats_writer(path)
         obs.timer_add(_stats_timer, stats_file.WRITE_INTERVAL_MS)
 
 
-class _StatsTimer:
-    """The timer_add callback writing the stats file; a failure is logged once, not every half second."""
+def _stats_writer(path: Path) -> Callable[[], None]:
+    """The timer_add callback writing the stats file; a failure is logged once, not every half second.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.failed = False
+    A plain function: obspython's timer_add and hotkey registration accept nothing else.
+    """
+    from obs_blur.obs import libobs, stats_file
 
-    def __call__(self) -> None:
-        from obs_blur.obs import libobs, stats_file
+    failed = []
 
+    def write_stats() -> None:
         try:
-            stats_file.write_atomically(self.path, stats_file.collect(_live_filters()))
+            stats_file.write_atomically(path, stats_file.collect(_live_filters()))
         except Exception as error:  # an escaping exception would put a traceback in the log every time
-            if not self.failed:
-                self.failed = True
-                libobs.log(libobs.LOG_ERROR, f"cannot write the stats file {self.path}: {error}")
+            if not failed:
+                failed.append(error)
+                libobs.log(libobs.LOG_ERROR, f"cannot write the stats file {path}: {error}")
+
+    return write_stats
 
 
 def _stop_frontend() -> None:

@@ -72,9 +72,20 @@ class ToggleHotkey:
         self.hotkey_id: Optional[int] = None
 
     def register(self, script_settings: Any) -> None:
-        """Register with libobs and restore the bindings saved by ``save``."""
+        """Register with libobs and restore the bindings saved by ``save``.
+
+        obspython silently ignores a callback that is not a plain Python function (a bound method or
+        a callable object registers nothing), hence the closure.
+        """
         frontend = self._frontend
-        self.hotkey_id = frontend.obs_hotkey_register_frontend(HOTKEY_NAME, HOTKEY_DESCRIPTION, self._pressed)
+
+        def pressed(is_pressed: bool) -> None:
+            self._pressed(is_pressed)
+
+        self.hotkey_id = frontend.obs_hotkey_register_frontend(HOTKEY_NAME, HOTKEY_DESCRIPTION, pressed)
+        if self.hotkey_id is None:
+            libobs.log(libobs.LOG_WARNING, f"hotkey '{HOTKEY_DESCRIPTION}' could not be registered")
+            return
         bindings = frontend.obs_data_get_array(script_settings, HOTKEY_SETTING)
         frontend.obs_hotkey_load(self.hotkey_id, bindings)
         frontend.obs_data_array_release(bindings)

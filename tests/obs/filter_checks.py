@@ -60,9 +60,17 @@ def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = 20.0,
         time.sleep(interval_s)
 
 
-def wait_for_mask(obs: HeadlessObs, source: str, filter_name: str, timeout_s: float = 20.0, **expected: Any) -> dict:
+def wait_for_mask(
+    obs: HeadlessObs,
+    source: str,
+    filter_name: str,
+    timeout_s: float = 20.0,
+    status_has: str = "",
+    **expected: Any,
+) -> dict[str, Any]:
     """The filter's stats once it composites with a mask (``mask_age_frames`` set) and ``expected`` match.
 
+    ``status_has``: text the status must contain too, e.g. "(mask mode)" after a settings change.
     Only stats written after this call count: a mask in use in an earlier file may be gone by now.
     """
     called_at = time.time()
@@ -70,6 +78,7 @@ def wait_for_mask(obs: HeadlessObs, source: str, filter_name: str, timeout_s: fl
     def in_use() -> dict[str, Any]:
         entry = filter_stats(obs, source, filter_name, written_after=called_at)
         matches = all(entry.get(key) == value for key, value in expected.items())
+        matches = matches and status_has in entry.get("status", "")
         return entry if entry.get("mask_age_frames") is not None and matches else {}
 
     try:
@@ -99,12 +108,14 @@ def worker_pids(obs: HeadlessObs) -> list[int]:
     return pids
 
 
+def run_cli(*arguments: str) -> None:
+    """``python -m obs_blur ARGUMENTS`` with the test interpreter (the reference implementation)."""
+    subprocess.run([sys.executable, "-m", "obs_blur", *arguments], check=True, cwd=REPO_ROOT, capture_output=True)
+
+
 def cli_mask(image: Path, out_dir: Path, model: str = "") -> np.ndarray:
     """``python -m obs_blur mask`` on ``image``: the reference mask (uint8, 255 = person)."""
-    command = [sys.executable, "-m", "obs_blur", "mask", str(image), "--out", str(out_dir)]
-    if model:
-        command += ["--model", model]
-    subprocess.run(command, check=True, cwd=REPO_ROOT, capture_output=True, timeout=120)
+    run_cli("mask", str(image), "--out", str(out_dir), *(["--model", model] if model else []))
     mask = cv2.imread(str(out_dir / f"{image.stem}.png"), cv2.IMREAD_GRAYSCALE)
     assert mask is not None, f"the CLI wrote no mask for {image}"
     return mask

@@ -116,3 +116,25 @@ def test_unknown_handles_are_ignored(trampolines: tuple[dict[str, Any], list[int
     callbacks["update"](None, 0x2000)
     callbacks["destroy"](987654)
     assert skipped == []
+
+
+def test_button_clicks_reach_the_instance_and_failures_return_false(
+    trampolines: tuple[dict[str, Any], list[int], Implementation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from obs_blur.obs import libobs, source_info
+
+    callbacks, _, _ = trampolines
+    monkeypatch.setattr(libobs, "obs_property_name", lambda prop: b"virtualcam")
+    clicked: list[str] = []
+    Exploding.button_clicked = lambda self, name: clicked.append(name) or True  # type: ignore[attr-defined]
+    try:
+        button = source_info._make_button_trampoline(source_info._RegisteredKind("guard_test_filter", Implementation()))
+        handle = callbacks["create"](0x2000, FAKE_SOURCE)
+        assert button(0x3000, 0x4000, handle) is True
+        assert button(0x3000, 0x4000, None) is False  # the type-level dialog: no instance
+        Exploding.button_clicked = lambda self, name: 1 / 0  # type: ignore[attr-defined]
+        assert button(0x3000, 0x4000, handle) is False
+        callbacks["destroy"](handle)
+    finally:
+        del Exploding.button_clicked  # type: ignore[attr-defined]
+    assert clicked == ["virtualcam"]

@@ -63,6 +63,11 @@ def test_dialog_offers_modes_models_strength_and_status(reader: Reader) -> None:
         assert [value for value, _ in reader.list_items(reader.get(props, b"model"))] == list(models.names)
         strength = reader.get(props, b"blur_strength")
         assert (reader.int_min(strength), reader.int_max(strength)) == (0, 100)
+        for slider in (b"edge_softness", b"smoothing"):
+            assert (reader.int_min(reader.get(props, slider)), reader.int_max(reader.get(props, slider))) == (0, 100)
+        assert [value for value, _ in reader.list_items(reader.get(props, b"device"))] == ["auto", "gpu", "cpu"]
+        for key in (b"bg_color", b"bg_image", b"align_video"):
+            assert reader.description(reader.get(props, key)), key
         assert reader.description(reader.get(props, b"status"))
     finally:
         reader.libobs.obs_properties_destroy(props)
@@ -80,5 +85,8 @@ def test_defaults(reader: Reader) -> None:
         assert data.get_string("model") == read_model_choices().default
         assert data.get_int("blur_strength") == 50
         assert data.get_stored("blur_strength") is None  # defaults are not user values
+        sliders = (data.get_int("edge_softness"), data.get_int("smoothing"))
+        assert (data.get_int("bg_color"), *sliders) == (0xFF40B100, 35, 80)
+        assert data.get_string("device") == "auto"
     finally:
         reader.data_release(settings)

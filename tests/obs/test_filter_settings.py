@@ -81,3 +81,57 @@ def test_repository_manifest_is_readable() -> None:
     choices = read_model_choices()
     assert choices.names, choices.problem
     assert choices.default in choices.names
+
+
+def test_new_settings_defaults() -> None:
+    settings, corrections = sanitize({}, MODELS)
+    assert (settings.bg_color, settings.bg_image, settings.edge_softness) == (0xFF40B100, "", 35)
+    assert (settings.smoothing, settings.align_video, settings.device) == (80, False, "auto")
+    assert settings.color_rgb == (0.0, 177 / 255, 64 / 255)  # OBS's 0xAABBGGRR: the CLI's green
+    assert corrections == {}
+
+
+def test_slider_defaults_are_the_cores() -> None:
+    """filter_settings keeps literals (it must load without numpy); they must stay the core's defaults."""
+    from obs_blur.obs.filter_settings import DEFAULT_EDGE_SOFTNESS, DEFAULT_SMOOTHING
+    from obs_blur.pipeline import DEFAULT_SMOOTHING as PIPELINE_SMOOTHING
+    from obs_blur.refine import DEFAULT_REFINE
+
+    assert round(DEFAULT_REFINE.softness * 100) == DEFAULT_EDGE_SOFTNESS
+    assert round(PIPELINE_SMOOTHING * 100) == DEFAULT_SMOOTHING
+
+
+@pytest.mark.parametrize(
+    ("key", "stored", "repaired"),
+    [
+        ("bg_color", -1.0, 0xFF40B100),
+        ("bg_color", float(1 << 33), 0xFF40B100),
+        ("bg_color", "green", 0xFF40B100),
+        ("bg_image", 3.0, ""),
+        ("edge_softness", 140.0, 100),
+        ("smoothing", -5.0, 0),
+        ("smoothing", "lots", 80),
+        ("align_video", 1.0, False),
+        ("device", "tpu", "auto"),
+    ],
+)
+def test_new_settings_are_repaired(key: str, stored: object, repaired: object) -> None:
+    settings, corrections = sanitize({key: stored}, MODELS)
+    assert getattr(settings, key) == repaired
+    assert list(corrections) == [key]
+
+
+def test_new_settings_valid_values_are_kept() -> None:
+    stored = {
+        "bg_color": float(0xFF0000FF),
+        "bg_image": "/pictures/beach.jpg",
+        "edge_softness": 10.0,
+        "smoothing": 0.0,
+        "align_video": True,
+        "device": "cpu",
+    }
+    settings, corrections = sanitize(stored, MODELS)
+    assert (settings.bg_color, settings.bg_image, settings.edge_softness) == (0xFF0000FF, "/pictures/beach.jpg", 10)
+    assert (settings.smoothing, settings.align_video, settings.device) == (0, True, "cpu")
+    assert settings.color_rgb == (1.0, 0.0, 0.0)
+    assert corrections == {}

@@ -1,0 +1,121 @@
+"""Virtual camera button, hotkey and blur sizing, with stand-ins for obspython (it only exists inside OBS)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Optional
+
+import pytest
+
+from .conftest import require_obs
+
+
+class FakeFrontend:
+    """The obspython calls the filter uses, recording what happened."""
+
+    def __init__(self, output: Optional[object], active: bool = False) -> None:
+        self.output, self.active = output, active
+        self.calls: list[str] = []
+        self.callback: Any = None
+        self.settings: dict[str, Any] = {}
+
+    def obs_frontend_get_virtualcam_output(self) -> Optional[object]:
+        return self.output
+
+    def obs_output_release(self, output: object) -> None:
+        self.calls.append("release")
+
+    def obs_frontend_virtualcam_active(self) -> bool:
+        return self.active
+
+    def obs_frontend_start_virtualcam(self) -> None:
+        self.calls.append("start")
+
+    def obs_frontend_stop_virtualcam(self) -> None:
+        self.calls.append("stop")
+
+    def obs_hotkey_register_frontend(self, name: str, description: str, callback: Any) -> Optional[int]:
+        # Like obspython: anything but a plain function registers nothing.
+        if not inspect.isfunction(callback):
+            return None
+        self.callback = callback
+        return 7
+
+    def obs_data_get_array(self, settings: dict, key: str) -> Any:
+        return settings.get(key, ["empty"])
+
+    def obs_hotkey_load(self, hotkey_id: int, bindings: Any) -> None:
+        self.calls.append(f"load {hotkey_id} {bindings}")
+
+    def obs_hotkey_save(self, hotkey_id: int) -> Any:
+        return ["ctrl+b"]
+
+    def obs_data_set_array(self, settings: dict, key: str, bindings: Any) -> None:
+        settings[key] = bindings
+
+    def obs_data_array_release(self, bindings: Any) -> None:
+        pass
+
+    def obs_hotkey_unregister(self, hotkey_id: int) -> None:
+        self.calls.append(f"unregister {hotkey_id}")
+
+
+@pytest.fixture(autouse=True)
+def _libobs() -> None:
+    require_obs()  # frontend imports libobs (for logging); it is loaded, not started
+
+
+def test_virtual_camera_unavailable_says_how_to_fix_it() -> None:
+    from obs_blur.obs.frontend import VIRTUALCAM_UNAVAILABLE, toggle_virtual_camera
+
+    frontend = FakeFrontend(output=None)
+    assert toggle_virtual_camera(frontend) == VIRTUALCAM_UNAVAILABLE
+    assert "sudo apt install v4l2loopback-dkms" in VIRTUALCAM_UNAVAILABLE
+    assert frontend.calls == []
+
+
+@pytest.mark.parametrize(("active", "action"), [(False, "start"), (True, "stop")])
+def test_virtual_camera_button_starts_or_stops(active: bool, action: str) -> None:
+    from obs_blur.obs.frontend import toggle_virtual_camera
+
+    frontend = FakeFrontend(output=object(), active=active)
+    assert "Virtual Camera" in toggle_virtual_camera(frontend)
+    assert frontend.calls == ["release", action]  # the output reference is released
+
+
+def test_hotkey_registers_a_plain_function_and_keeps_its_bindings() -> None:
+    from obs_blur.obs.frontend import HOTKEY_SETTING, ToggleHotkey
+
+    presses: list[bool] = []
+    frontend = FakeFrontend(output=None)
+    hotkey = ToggleHotkey(frontend, lambda: presses.append(True))
+    settings = {HOTKEY_SETTING: ["saved"]}
+    hotkey.register(settings)
+    frontend.callback(True)
+    frontend.callback(False)  # the release does nothing
+    hotkey.save(settings)
+    hotkey.unregister()
+
+    assert presses == [True]
+    assert settings[HOTKEY_SETTING] == ["ctrl+b"]
+    assert frontend.calls == ["load 7 ['saved']", "unregister 7"]
+
+
+@pytest.mark.parametrize(
+    ("size", "strength", "work", "sigma"),
+    [
+        ((1280, 720), 0, (320, 180), 0.0),  # the reference's 1/4 size
+        ((1280, 720), 30, (320, 180), 7.56 / 4),
+        ((1280, 720), 100, (127, 71), 2.485),  # strong blur: smaller work size, sigma capped near 2.5
+        ((1920, 1080), 100, (127, 71), 2.485),
+    ],
+)
+def test_blur_work_plan(size: tuple[int, int], strength: int, work: tuple[int, int], sigma: float) -> None:
+    from obs_blur.compositor import blur_sigma
+    from obs_blur.obs.frame_engine import blur_work_plan
+
+    planned_work, planned_sigma = blur_work_plan(size, strength)
+    assert planned_work == work
+    assert planned_sigma == pytest.approx(sigma, abs=0.01)
+    if strength:  # the blur in frame pixels is the reference's, whatever the work size
+        assert planned_sigma * size[1] / planned_work[1] == pytest.approx(blur_sigma(size[1], strength))
