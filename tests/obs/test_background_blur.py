@@ -9,6 +9,7 @@ same resize, so its mask must match the command line's.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ from .filter_checks import (
     wait_until,
     worker_pids,
 )
-from .harness import FILTER_KIND, SCENE, HeadlessObs
+from .harness import FILTER_KIND, REPO_ROOT, SCENE, HeadlessObs
 
 pytestmark = pytest.mark.obs
 
@@ -232,6 +233,30 @@ def test_clean_shutdown_with_workers_running(obs: HeadlessObs) -> None:
     assert "==== Shutting down" in obs.log_text()
     assert obs.python_errors() == [], "\n".join(obs.python_errors())
     assert worker_pids(obs) == []
+
+
+def test_missing_model_file_passes_through_with_one_log_line(
+    tmp_path_factory: pytest.TempPathFactory, astronaut_png: Path
+) -> None:
+    """A fault in the worker (here: the model file is gone) shows the video unchanged and says why, once."""
+    models = tmp_path_factory.mktemp("models-without-files")
+    shutil.copy(REPO_ROOT / "models" / "manifest.json", models)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OBS_BLUR_MODELS", str(models))  # OBS and its workers read the manifest from there
+        with running_obs(tmp_path_factory.mktemp("obs-no-model")) as run:
+            before = run.add_image_source(PHOTO, astronaut_png)
+            run.client.create_source_filter(PHOTO, FILTER, FILTER_KIND, {})
+
+            wait_until(lambda: "is missing" in filter_stats(run, PHOTO, FILTER).get("status", ""), "the reason")
+            frames = filter_stats(run, PHOTO, FILTER)["frames"]
+            wait_until(lambda: filter_stats(run, PHOTO, FILTER)["frames"] > frames + 15, "frames after the fault")
+
+            assert mean_abs_diff(run.screenshot(PHOTO), before) < 1.0
+            status = filter_stats(run, PHOTO, FILTER)["status"]
+            assert status.startswith("Video passes through unchanged: model error:"), status
+            lines = [line for line in run.log_text().splitlines() if "passes through unchanged" in line]
+            assert len(lines) == 1, lines
+            assert "selfie_segmentation_landscape_144x256.onnx is missing" in lines[0]
 
 
 def write_still_video(frame_bgr: np.ndarray, path: Path, seconds: float = 2.0, fps: int = 30) -> None:
