@@ -8,7 +8,7 @@
 Starts Debian's OBS under Xvfb (the test harness), shows scikit-image's astronaut photo as a camera
 would (1280x720), adds the Background Blur filter with its default settings, and writes:
 
-* ``before-after.png``: OBS's own render of the source without and with the filter, side by side;
+* ``before-after.jpg``: OBS's own render of the source without and with the filter, side by side;
 * ``filter-properties.png``: OBS's Filters dialog with the filter's properties, captured from the
   virtual screen.
 
@@ -124,11 +124,11 @@ def main() -> int:
         obs.client.create_source_filter(SOURCE, FILTER, "obs_blur_filter", {})
         wait_for_mask(obs, SOURCE, FILTER, timeout_s=60)
         time.sleep(1.0)  # a few more masks: temporal smoothing settles
-        cv2.imwrite(str(args.out / "before-after.png"), before_after(obs))
+        cv2.imwrite(str(args.out / "before-after.jpg"), before_after(obs), [cv2.IMWRITE_JPEG_QUALITY, 90])
         cv2.imwrite(str(args.out / "filter-properties.png"), filters_dialog(obs, obs._processes.display))
     finally:
         obs.stop()
-    print(f"wrote {args.out / 'before-after.png'} and {args.out / 'filter-properties.png'}")
+    print(f"wrote {args.out / 'before-after.jpg'} and {args.out / 'filter-properties.png'}")
     return 0
 
 
