@@ -29,7 +29,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import cv2
 import numpy as np
@@ -128,6 +128,7 @@ class ObsSettings:
     pydeps: Optional[Path] = None
     startup_timeout_s: float = 60.0
     script_loads: int = 1  # 2 loads the script twice: the same path as "Reload Scripts" re-running script_load
+    environment: Mapping[str, str] = field(default_factory=dict)  # extra variables for OBS (e.g. OBS_BLUR_STATS)
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,11 @@ class HeadlessObs:
     @property
     def log_path(self) -> Path:
         return self.run_dir / "obs.log"
+
+    @property
+    def pid(self) -> Optional[int]:
+        """OBS's process id while it runs (benchmarks read its CPU time from /proc)."""
+        return self._processes.obs.pid if self.running and self._processes and self._processes.obs else None
 
     @property
     def running(self) -> bool:
@@ -360,6 +366,7 @@ class HeadlessObs:
         )
         if self.settings.pydeps is not None:
             env["OBS_BLUR_PYDEPS"] = str(self.settings.pydeps)
+        env.update(self.settings.environment)
         return env
 
     def _launch(self) -> HeadlessObs:
