@@ -288,7 +288,12 @@ class BackgroundBlurFilter:
         )
 
     def _publish_status(self) -> None:
-        """Copy the status into the settings (the dialog shows it; obs-websocket clients read it)."""
+        """Copy the status into the settings (the dialog shows it; obs-websocket clients read it).
+
+        obs_data has no lock: like every plugin that updates its settings outside the UI thread, this
+        races with a reader on another thread in principle. Writing only on change and at most once a
+        second keeps that window rare; the stats file is the channel meant for frequent reads.
+        """
         text, written_at = self._status_written
         now = time.monotonic()
         if now - written_at < STATUS_WRITE_INTERVAL_S:
