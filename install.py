@@ -1081,9 +1081,14 @@ def print_next_steps(folder: Path, script_added: bool, system: str) -> None:
         print(f"  (OBS_BLUR_PYDEPS is set: start OBS with OBS_BLUR_PYDEPS={folder} too, or the script misses it.)")
 
 
-def report_verification(verification: Verification, flavour: Optional[str]) -> None:
-    for line in verification.provider_lines(flavour):
+def report_verification(verification: Verification, flavour: Flavour, nvidia: Optional[NvidiaDriver],
+                        gpu_note: str) -> None:
+    """The provider that runs; for a CUDA flavour on the CPU, the driver finding is the likely cause."""
+    lines = verification.provider_lines(flavour.name)
+    for line in lines:
         print(line)
+    if len(lines) > 1 and flavour.name.startswith("cuda") and nvidia is None:
+        print(f"Likely cause: {gpu_note}. Install NVIDIA's driver (580 or newer for CUDA 13), then run --check.")
 
 
 def describe_python(python: ObsPython, folder: Path) -> None:
@@ -1109,32 +1114,44 @@ def install(arguments: argparse.Namespace) -> int:
         raise InstallError(f"{folder} exists and is not an obs-blur dependency folder: refusing to replace it. "
                            "Move it away, or point OBS_BLUR_PYDEPS elsewhere.")
     wanted = wanted_record(python, flavour, packages)
-    verification = None
-    if record_matches(read_record(folder), wanted) and not arguments.reinstall:
-        verification = verify_dependencies(python, folder)
-        if verification.problems():
-            print("The install in place is recorded as complete but fails its check, so it is replaced:\n  "
-                  + "\n  ".join(verification.problems()))
-            verification = None
-        else:
-            print(f"Already installed and verified: {verification.summary()}. Nothing to do.")
+    verification = None if arguments.reinstall else already_in_place(python, folder, wanted)
     if verification is None:
-        existed = folder.exists()
-        previous = read_record(folder)
-        if previous:
-            old_package = onnxruntime_package(previous.get("packages", {}))
-            print(f"Replacing the {previous.get('flavour')} install ({old_package}); it stays in place until the "
-                  "new one is verified.")
         try:
-            verification = install_verified(python, folder, packages, wanted, arguments.wheelhouse)
-        except InstallError as error:
-            raise InstallError(f"{error}\n{untouched_message(folder, existed)}") from None
+            verification = replace_install(python, folder, packages, wanted, arguments.wheelhouse)
         except KeyboardInterrupt:
-            print(f"\nInterrupted. {untouched_message(folder, existed)}", file=sys.stderr)
+            print(f"\nInterrupted. {untouched_message(folder, folder.exists())}", file=sys.stderr)
             return 130
-        print(f"Installed and verified: {verification.summary()}.")
-    report_verification(verification, flavour.name)
+    report_verification(verification, flavour, nvidia, gpu_note)
     return finish_with_obs(arguments, system, folder)
+
+
+def already_in_place(python: ObsPython, folder: Path, wanted: Mapping[str, Any]) -> Optional[Verification]:
+    """The verified install when the record says it is what this run wants: then there is nothing to do."""
+    if not record_matches(read_record(folder), wanted):
+        return None
+    verification = verify_dependencies(python, folder)
+    if verification.problems():
+        print("The install in place is recorded as complete but fails its check, so it is replaced:\n  "
+              + "\n  ".join(verification.problems()))
+        return None
+    print(f"Already installed and verified: {verification.summary()}. Nothing to do.")
+    return verification
+
+
+def replace_install(python: ObsPython, folder: Path, packages: Mapping[str, str], wanted: Mapping[str, Any],
+                    wheelhouse: Optional[Path]) -> Verification:
+    """A new verified install in place of whatever is there; on failure, says that nothing changed."""
+    existed = folder.exists()
+    previous = read_record(folder)
+    if previous:
+        print(f"Replacing the {previous.get('flavour')} install ({onnxruntime_package(previous.get('packages', {}))}); "
+              "it stays in place until the new one is verified.")
+    try:
+        verification = install_verified(python, folder, packages, wanted, wheelhouse)
+    except InstallError as error:
+        raise InstallError(f"{error}\n{untouched_message(folder, existed)}") from None
+    print(f"Installed and verified: {verification.summary()}.")
+    return verification
 
 
 def finish_with_obs(arguments: argparse.Namespace, system: str, folder: Path) -> int:
@@ -1174,6 +1191,7 @@ class CheckReport:
 def check(arguments: argparse.Namespace) -> int:
     """Diagnose without changing anything: OBS, its Python, the private folder, provider, paths."""
     system = current_system()
+    print("obs-blur check (a diagnosis: nothing is installed, changed or removed)")
     report = CheckReport()
     program = obs_program(system)
     report.add("OBS Studio", describe_obs_program(program), None if program else "OBS not found")
