@@ -40,9 +40,17 @@ SHORT_NAMES = {
 
 
 def import_onnxruntime() -> Any:
-    """Import onnxruntime or explain how to get it."""
+    """Import onnxruntime (its usage telemetry off) or explain how to get it.
+
+    onnxruntime 1.32 writes a device id under ~/.cache and reports session events to Microsoft unless
+    told not to; a background-blur filter has no business doing that.
+    """
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
+
+        if hasattr(onnxruntime, "disable_telemetry_events"):
+            onnxruntime.disable_telemetry_events()
     except ImportError as exc:
         raise ObsBlurError(
             f"onnxruntime is not importable ({exc}): run `python3 install.py` (for OBS) "
@@ -145,6 +153,7 @@ def create_session(model: Path, device: str = "auto", threads: Optional[int] = N
     choice = choose_providers(device, list(ort.get_available_providers()))
     options = session_options(ort, threads if threads else default_threads())
     notes = list(choice.notes)
+    _preload_cuda_libraries(ort, choice, notes)
     for provider in choice.candidates:
         providers = [(provider, _provider_options(provider))]
         if provider != CPU_PROVIDER:
@@ -162,6 +171,21 @@ def create_session(model: Path, device: str = "auto", threads: Optional[int] = N
             continue
         return InferenceSession(session, active, device, notes)
     raise ObsBlurError(f"no execution provider could run {model.name}")  # unreachable: CPU always last
+
+
+def _preload_cuda_libraries(ort: Any, choice: ProviderChoice, notes: list[str]) -> None:
+    """Load the CUDA/cuDNN libraries that came as pip wheels (nvidia-*), before a CUDA session.
+
+    onnxruntime-gpu looks for them on the system library path only; ``preload_dlls`` (1.21+) finds the
+    pip-installed ones, which is what install.py provides.
+    """
+    wants_cuda = any(p in ("CUDAExecutionProvider", "TensorrtExecutionProvider") for p in choice.candidates)
+    if not wants_cuda or not hasattr(ort, "preload_dlls"):
+        return
+    try:
+        ort.preload_dlls()
+    except Exception as exc:  # a missing library is reported by the session attempt that follows
+        notes.append(f"CUDA libraries could not be preloaded ({_first_line(exc)})")
 
 
 def _first_line(exc: BaseException) -> str:
