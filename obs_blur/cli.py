@@ -131,7 +131,8 @@ def run_blur(args: argparse.Namespace) -> int:
     pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
     if reader is None:
         assert frame is not None
-        write_image(args.output, composite(frame, pipeline.alpha(frame), settings))
+        alpha, exclude = pipeline.alpha_and_exclusion(frame)
+        write_image(args.output, composite(frame, alpha, settings, exclude))
         return 0
     return _blur_video(reader, args.output, pipeline, settings)
 
@@ -144,7 +145,8 @@ def _blur_video(reader: VideoReader, output: Path, pipeline: MaskPipeline, setti
             for frame in reader:
                 if writer is None:
                     writer = VideoWriter(output, reader.fps, (frame.shape[1], frame.shape[0]))
-                writer.write(composite(frame, pipeline.alpha(frame), settings))
+                alpha, exclude = pipeline.alpha_and_exclusion(frame)
+                writer.write(composite(frame, alpha, settings, exclude))
                 bar.advance()
         if writer is None:
             raise ObsBlurError(f"{reader.path}: the video has no readable frames")

@@ -111,9 +111,14 @@ def _blend(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.n
     return cv2.merge([blue, green, red, cv2.extractChannel(frame, 3)])
 
 
-def composite(frame: np.ndarray, alpha: np.ndarray, settings: CompositeSettings) -> np.ndarray:
+def composite(
+    frame: np.ndarray, alpha: np.ndarray, settings: CompositeSettings, exclude: Optional[np.ndarray] = None
+) -> np.ndarray:
     """Frame (BGR/BGRA uint8) + person alpha (uint8, 255 = person) → output image.
 
+    ``exclude`` (uint8, 255 = keep out of the background estimate; default ``alpha``) lets the blur
+    ignore pixels the model is only slightly unsure about (``refine.WEIGHT_BAND``), which is what
+    keeps a slightly tight mask from leaking the person's colours into the blur.
     Output is BGRA for ``transparent`` (alpha = person coverage times the frame's own alpha) and has
     the frame's channel count otherwise.
     """
@@ -130,7 +135,7 @@ def composite(frame: np.ndarray, alpha: np.ndarray, settings: CompositeSettings)
         out[..., 3] = (alpha.astype(np.uint16) * bgra[..., 3] // 255).astype(np.uint8)
         return out
     if settings.mode == "blur":
-        background = background_blur(frame, alpha, settings.strength)
+        background = background_blur(frame, alpha if exclude is None else exclude, settings.strength)
     elif settings.mode == "color":
         background = np.empty((height, width, 3), np.uint8)
         background[:] = np.asarray(settings.color, np.uint8)

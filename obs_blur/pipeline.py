@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_mask
+from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_with_weights
 from obs_blur.segmenters import Segmenter, load_segmenter
 from obs_blur.temporal import MaskSmoother
 
@@ -68,5 +68,9 @@ class MaskPipeline:
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
         """Full pipeline: frame (BGR/BGRA) → uint8 alpha of the same size, 255 = person."""
+        return self.alpha_and_exclusion(frame)[0]
+
+    def alpha_and_exclusion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(person alpha, the wider alpha kept out of the background blur), both uint8 full size."""
         mask, small = self.segmenter.predict_with_capture(frame)
-        return refine_mask(frame, small, self.smoother(mask), self.refine)
+        return refine_with_weights(frame, small, self.smoother(mask), self.refine)

@@ -138,3 +138,25 @@ def test_bgra_frame_keeps_its_alpha_channel(astronaut: np.ndarray) -> None:
     frame[..., 3] = 77
     out = composite(frame, np.zeros(frame.shape[:2], np.uint8), CompositeSettings())
     assert out.shape == frame.shape and (out[..., 3] == 77).all()
+
+
+def test_exclusion_band_is_wider_than_the_visible_alpha() -> None:
+    """Pixels the model is slightly unsure about stay out of the blur; the visible edge is unchanged."""
+    from obs_blur.refine import refine_with_weights
+
+    frame, small, blurry = _edge_scene()
+    alpha, exclude = refine_with_weights(frame, small, blurry)
+    assert (exclude >= alpha).all()
+    assert (exclude > 127).sum() > (alpha > 127).sum()
+
+
+def test_reband_is_the_linear_map_the_shader_uses() -> None:
+    from obs_blur.refine import band_transform, reband
+
+    coefficients = np.array([[[2.0, -0.5]]], np.float32)
+    scale, offset = band_transform((0.3, 0.7), (0.1, 0.2))
+    assert reband(coefficients, (0.3, 0.7), (0.1, 0.2))[0, 0].tolist() == pytest.approx(
+        [2.0 * scale, -0.5 * scale + offset]
+    )
+    # the probability at t=0 of the first band (0.3) sits at t=2 of the second: (0.3 - 0.1) / 0.1
+    assert 0 * scale + offset == pytest.approx(2.0)
