@@ -284,8 +284,13 @@ class BackgroundBlurFilter:
         )
         return (
             f"Mask in use: {report.model} on {report.provider}; {speed}; "
-            f"mask age {info.mask_age_frames} frames ({self.settings.mode} mode)"
+            f"mask age {info.mask_age_frames} frames ({self._mode_text()})"
         )
+
+    def _mode_text(self) -> str:
+        """What is drawn, e.g. "blur mode, strength 50": the status shows the settings really applied."""
+        mode = self.settings.mode
+        return f"{mode} mode, strength {self.settings.blur_strength}" if mode == "blur" else f"{mode} mode"
 
     def _publish_status(self) -> None:
         """Copy the status into the settings (the dialog shows it; obs-websocket clients read it).

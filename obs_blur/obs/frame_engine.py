@@ -41,6 +41,7 @@ from obs_blur.obs.gpu_passes import (
     render_filter_target,
 )
 from obs_blur.obs.mask_link import Mask, MaskLink
+from obs_blur.refine import WEIGHT_BAND, RefineSettings, band_transform
 from obs_blur.segmenters import capture_size_for
 
 #: Frames kept on the GPU for ``align_video`` (the brief allows at most 4): covers a mask latency of 3 frames.
@@ -87,6 +88,16 @@ def blur_work_plan(size: Size, strength: float) -> tuple[Size, float]:
     scale = BLUR_WORK_SCALE if sigma_frame <= 0 else min(BLUR_WORK_SCALE, MAX_WORK_SIGMA / sigma_frame)
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
     return work, sigma_frame * work[1] / height
+
+
+def weight_band_transform(edge_softness: int) -> tuple[float, float]:
+    """(scale, offset) taking the visible band's t to the blur weights' band, as ``refine.reband`` does.
+
+    The worker folds the visible band (from the softness setting) into the coefficients; the shader
+    maps t onto ``WEIGHT_BAND`` with these two numbers.
+    """
+    visible = RefineSettings(softness=edge_softness / 100.0).band
+    return band_transform(visible, WEIGHT_BAND)
 
 
 class FrameEngine:
@@ -188,7 +199,10 @@ class FrameEngine:
             work_size, sigma = blur_work_plan(size, settings.blur_strength)
             texture = shown.texture
             assert texture is not None
-            blurred = blurred_background(self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma)
+            weight_band = weight_band_transform(settings.edge_softness)
+            blurred = blurred_background(
+                self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band
+            )
             self.effect.set_texture("blurred", blurred)
         elif mode == "color":
             red, green, blue = settings.color_rgb

@@ -48,6 +48,7 @@ _EFFECT_PARAMS = (
     "bg_uv_scale",
     "bg_uv_offset",
     "enabled_alpha",
+    "weight_band",
 )
 _ORTHO_NEAR, _ORTHO_FAR = -100.0, 100.0
 
@@ -280,11 +281,14 @@ def blurred_background(
     work: tuple[RenderTarget, RenderTarget],
     work_size: tuple[int, int],
     sigma: float,
+    weight_band: tuple[float, float],
 ) -> int:
     """Background-only blur at work size: premultiplied downscale, then a horizontal and a vertical Gaussian.
 
     Returns the premultiplied (rgb * w, w) texture the composite divides back out. Person pixels carry
-    weight 0, so they cannot bleed into the background (the CPU reference's no-halo rule).
+    weight 0, so they cannot bleed into the background (the CPU reference's no-halo rule); the
+    weights come from a wider probability band than the visible alpha (``weight_band``: the
+    (scale, offset) of ``refine.band_transform``).
     """
     width, height = work_size
     first, second = work
@@ -293,6 +297,7 @@ def blurred_background(
             effect.set_texture("image", source)
             effect.set_texture("coeffs", coefficients)
             effect.set_float("enabled_alpha", 1.0)
+            effect.set_vec2("weight_band", *weight_band)
             effect.set_vec2("step_uv", 1.0 / width, 1.0 / height)
             effect.draw(b"PremultiplyDown", width, height)
         effect.set_vec2("texel", 1.0 / width, 1.0 / height)

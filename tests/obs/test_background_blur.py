@@ -98,7 +98,7 @@ def test_blur_mode_blurs_the_background_and_keeps_the_person(
 ) -> None:
     # Strength 100: at 50 (sigma 9 px on this 512 px photo) the flag's and rocket's large shapes keep
     # 0.37 of the detail measure, in the CPU reference as on the GPU.
-    shot = show(obs, PHOTO, "(blur mode)", mode="blur", blur_strength=100)
+    shot = show(obs, PHOTO, "(blur mode, strength 100)", mode="blur", blur_strength=100)
 
     background, person = regions(reference_mask)
     assert local_deviation(shot)[background].mean() <= 0.3 * local_deviation(original)[background].mean()
@@ -111,7 +111,7 @@ def test_blur_mode_follows_the_cpu_reference(obs: HeadlessObs, astronaut_png: Pa
     run_cli("blur", str(astronaut_png), str(reference_file), "--strength", "50")
     reference = cv2.cvtColor(cv2.imread(str(reference_file)), cv2.COLOR_BGR2RGB)
 
-    shot = show(obs, PHOTO, "(blur mode)", blur_strength=50)
+    shot = show(obs, PHOTO, "(blur mode, strength 50)", mode="blur", blur_strength=50)
 
     assert mean_abs_diff(shot[..., :3], reference) <= 1.5
 
@@ -148,7 +148,7 @@ def test_transparent_mode_clears_the_background_alpha(obs: HeadlessObs, referenc
 def test_align_video_composites_the_frame_of_the_mask(obs: HeadlessObs) -> None:
     obs.client.set_source_filter_settings(PHOTO, FILTER, {"mode": "blur", "align_video": True}, True)
     wait_until(lambda: wait_for_mask(obs, PHOTO, FILTER)["mask_age_frames"] == 0, "mask age 0 with align_video")
-    unaligned = show(obs, PHOTO, "(blur mode)", align_video=False)
+    unaligned = show(obs, PHOTO, "(blur mode, strength 50)", align_video=False)
     assert unaligned[..., 3].any()
     assert filter_stats(obs, PHOTO, FILTER)["mask_latency_frames"] >= 1  # the worker's delay is real
 

@@ -115,6 +115,8 @@ def test_fifty_add_remove_cycles(obs: HeadlessObs) -> None:
         if cycle % 10 == 0:  # render through the extra filter now and then, not only create it
             # Until its first mask the new filter passes the picture (its predecessor's output) through.
             assert mean_abs_diff(obs.screenshot(SECOND_PHOTO), reference) < 1.0
+            # ... and it started its own worker process, which the removal must stop.
+            wait_until(lambda: len(worker_pids(obs)) == 3, "the extra filter's worker", 5.0)
         obs.client.remove_source_filter(SECOND_PHOTO, "Cycle")
 
     assert obs.filter_kinds(SECOND_PHOTO) == {FILTER: FILTER_KIND}

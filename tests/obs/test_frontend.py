@@ -119,3 +119,10 @@ def test_blur_work_plan(size: tuple[int, int], strength: int, work: tuple[int, i
     assert planned_sigma == pytest.approx(sigma, abs=0.01)
     if strength:  # the blur in frame pixels is the reference's, whatever the work size
         assert planned_sigma * size[1] / planned_work[1] == pytest.approx(blur_sigma(size[1], strength))
+
+
+def test_weight_band_is_the_cpu_references() -> None:
+    from obs_blur.obs.frame_engine import weight_band_transform
+    from obs_blur.refine import DEFAULT_REFINE, WEIGHT_BAND, band_transform
+
+    assert weight_band_transform(35) == pytest.approx(band_transform(DEFAULT_REFINE.band, WEIGHT_BAND))
