@@ -302,7 +302,12 @@ def _obs_filter_rows(
     cpu = {strength: halo(reference_composite(with_model_mask, strength), test) for strength in strengths}
     return [
         HaloRow(test.name, FILTER_METHOD, filtered, f"mask IoU {mask_iou(model_alpha, test.alpha):.3f}"),
-        HaloRow(test.name, "CPU reference compositor, the filter's mask", cpu, "where the filter's halo comes from"),
+        HaloRow(
+            test.name,
+            "blur weights from the filter's visible mask only",
+            cpu,
+            "what the wider weight band (refine.WEIGHT_BAND) removes",
+        ),
     ]
 
 
