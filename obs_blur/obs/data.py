@@ -134,9 +134,13 @@ class Properties:
         """A push button; ``callback_pointer`` is an ``obs_property_clicked_t`` kept alive by the caller."""
         return libobs.obs_properties_add_button(self.pointer, _encode(key), _encode(text), callback_pointer)
 
-    def add_info_text(self, key: str, text: str) -> int:
-        """A read-only line of text; with no stored value under ``key`` OBS shows ``text`` itself."""
-        return libobs.obs_properties_add_text(self.pointer, _encode(key), _encode(text), libobs.OBS_TEXT_INFO)
+    def add_info_text(self, key: str, label: str) -> int:
+        """A read-only ``label: value`` row whose value is the string setting under ``key``.
+
+        OBS shows an info text's description as the row label and the setting as its value, so the
+        value must live in the settings (with a default until the first write).
+        """
+        return libobs.obs_properties_add_text(self.pointer, _encode(key), _encode(label), libobs.OBS_TEXT_INFO)
 
     @staticmethod
     def set_long_description(prop: int, text: str) -> None:

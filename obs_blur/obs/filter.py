@@ -93,6 +93,7 @@ class BackgroundBlurFilter:
         data = ObsData(settings)
         for key in SETTING_KEYS:
             data.set_default_value(key, getattr(start, key))
+        data.set_default_value(STATUS, "starting: the video passes through until the first mask")
 
     @staticmethod
     def get_properties(instance: Optional[BackgroundBlurFilter]) -> int:
@@ -115,8 +116,7 @@ class BackgroundBlurFilter:
         callback = source_info.button_callback(KIND_ID)
         if callback:
             properties.add_button(VIRTUALCAM_BUTTON, "Start/Stop Virtual Camera", callback)
-        status = instance.status_text() if instance is not None else _models_status(models)
-        properties.add_info_text(STATUS, status)
+        properties.add_info_text(STATUS, "Status")
         return properties.pointer
 
     # --- instance callbacks -----------------------------------------------------------------------
@@ -171,6 +171,7 @@ class BackgroundBlurFilter:
             return False
         self.note = frontend.toggle_virtual_camera()
         libobs.log(libobs.LOG_INFO, f"filter '{self.name}': {self.note}")
+        self._publish_status(force=True)  # the rebuilt dialog reads the status from the settings
         return True
 
     # --- script lifetime (called for every live instance by the script) ---------------------------
@@ -292,7 +293,7 @@ class BackgroundBlurFilter:
         mode = self.settings.mode
         return f"{mode} mode, strength {self.settings.blur_strength}" if mode == "blur" else f"{mode} mode"
 
-    def _publish_status(self) -> None:
+    def _publish_status(self, force: bool = False) -> None:
         """Copy the status into the settings (the dialog shows it; obs-websocket clients read it).
 
         obs_data has no lock: like every plugin that updates its settings outside the UI thread, this
@@ -301,7 +302,7 @@ class BackgroundBlurFilter:
         """
         text, written_at = self._status_written
         now = time.monotonic()
-        if now - written_at < STATUS_WRITE_INTERVAL_S:
+        if now - written_at < STATUS_WRITE_INTERVAL_S and not force:
             return
         current = self.status_text()
         if current == text:
@@ -327,6 +328,3 @@ class BackgroundBlurFilter:
             return (0, 0)
         return (libobs.obs_source_get_base_width(target), libobs.obs_source_get_base_height(target))
 
-
-def _models_status(models: ModelChoices) -> str:
-    return models.problem or f"{len(models.names)} models available"

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from obs_blur.compositor import BLUR_WORK_SCALE, blur_sigma
+from obs_blur.compositor import blur_work_plan
 from obs_blur.errors import ObsBlurError
 from obs_blur.manifest import load_manifest
 from obs_blur.obs import libobs
@@ -47,10 +47,6 @@ from obs_blur.segmenters import capture_size_for
 #: Frames kept on the GPU for ``align_video`` (the brief allows at most 4): covers a mask latency of 3 frames.
 ALIGN_RING = 4
 #: Largest blur sigma in work pixels: a stronger blur works at a smaller size instead of with more taps.
-#: llvmpipe (CI, machines without a GPU) pays for every texture read; at 720p and strength 100 the
-#: fixed 1/4 work size of the CPU reference needed 17 reads per pixel and pass and dropped to 24 fps,
-#: where sigma 2.5 needs 9 reads on about 1/6 of the pixels. A Gaussian this wide hides the coarser grid.
-MAX_WORK_SIGMA = 2.5
 #: A mask older than this is not drawn any more (a worker that stopped answering, a model that reloads slowly).
 STALE_MASK_S = 2.0
 Size = tuple[int, int]
@@ -75,19 +71,6 @@ class FrameInfo:
     def mask_latency_frames(self) -> Optional[int]:
         """Frames between the newest video frame and the newest mask's frame (the worker's delay)."""
         return None if self.mask_frame is None else self.frame_number - self.mask_frame
-
-
-def blur_work_plan(size: Size, strength: float) -> tuple[Size, float]:
-    """(work size, Gaussian sigma in work pixels) of the background blur for a frame of ``size``.
-
-    The CPU reference's 1/4 scale (``BLUR_WORK_SCALE``), or smaller when the blur is strong enough that
-    its sigma would exceed ``MAX_WORK_SIGMA`` work pixels; the blur in frame pixels stays ``blur_sigma``.
-    """
-    width, height = size
-    sigma_frame = blur_sigma(height, strength)
-    scale = BLUR_WORK_SCALE if sigma_frame <= 0 else min(BLUR_WORK_SCALE, MAX_WORK_SIGMA / sigma_frame)
-    work = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return work, sigma_frame * work[1] / height
 
 
 def weight_band_transform(edge_softness: int) -> tuple[float, float]:

@@ -40,6 +40,7 @@ def test_script_loaded_and_filter_kind_registered(obs: HeadlessObs) -> None:
         "smoothing": 80,
         "align_video": False,
         "device": "auto",
+        "status": "starting: the video passes through until the first mask",
     }
 
 

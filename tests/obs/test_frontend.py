@@ -111,8 +111,7 @@ def test_hotkey_registers_a_plain_function_and_keeps_its_bindings() -> None:
     ],
 )
 def test_blur_work_plan(size: tuple[int, int], strength: int, work: tuple[int, int], sigma: float) -> None:
-    from obs_blur.compositor import blur_sigma
-    from obs_blur.obs.frame_engine import blur_work_plan
+    from obs_blur.compositor import blur_sigma, blur_work_plan
 
     planned_work, planned_sigma = blur_work_plan(size, strength)
     assert planned_work == work
