@@ -16,7 +16,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SYSTEM_PACKAGES=(obs-studio obs-plugins xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl-mesa0 npm
+SYSTEM_PACKAGES=(obs-studio obs-plugins xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl-mesa0
                  python3-venv python3-pip)
 
 log() { printf '\n== %s\n' "$*"; }
@@ -36,10 +36,14 @@ install_system_packages() {
         echo "run_tests: install ${SYSTEM_PACKAGES[*]} (or re-run as root). Continuing: the OBS tests will fail." >&2
         return 0
     fi
-    log "Installing system packages: ${SYSTEM_PACKAGES[*]}"
+    local packages=("${SYSTEM_PACKAGES[@]}")
+    # npm only when there is none: a machine with another vendor's Node.js (e.g. NodeSource's, which
+    # bundles npm) conflicts with Debian's npm package, and apt would then refuse the whole install.
+    command -v npm >/dev/null || packages+=(npm)
+    log "Installing system packages: ${packages[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    apt-get install -y --no-install-recommends "${SYSTEM_PACKAGES[@]}"
+    apt-get install -y --no-install-recommends "${packages[@]}"
 }
 
 prepare_venv() {
