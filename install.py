@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -43,7 +44,24 @@ from pathlib import Path
 from typing import Any, Optional
 
 REPO_ROOT = Path(__file__).resolve().parent
-APP_NAME = "obs-blur"
+
+
+def _obs_blur_paths() -> Any:
+    """``obs_blur.paths`` of this clone (standard library only): one rule for every folder, shared with the
+    script. Imported by path so that ``python -I install.py`` and another obs_blur elsewhere change nothing."""
+    sys.path.insert(0, str(REPO_ROOT))
+    try:
+        from obs_blur import paths
+    finally:
+        sys.path.remove(str(REPO_ROOT))
+    return paths
+
+
+paths = _obs_blur_paths()
+APP_NAME = paths.APP_NAME
+current_system = paths.current_system
+user_data_base = paths.user_data_base
+private_dependency_folder = paths.private_dependency_folder
 SCRIPT_PATH = REPO_ROOT / "obs_blur" / "background_blur.py"
 RECORD_NAME = "obs-blur-install.json"
 RECORD_SCHEMA = 1
@@ -239,13 +257,6 @@ def _same_path(first: Path, second: Path) -> bool:
     return os.path.normcase(os.path.realpath(first)) == os.path.normcase(os.path.realpath(second))
 
 
-def current_system() -> str:
-    """"linux", "windows" or "macos": the three OBS platforms (anything else counts as linux)."""
-    if sys.platform.startswith("win"):
-        return "windows"
-    return "macos" if sys.platform == "darwin" else "linux"
-
-
 def read_ini(path: Path) -> configparser.ConfigParser:
     """OBS's ini files: no interpolation ('%' is data), duplicate keys tolerated, BOM ignored."""
     parser = configparser.ConfigParser(interpolation=None, strict=False)
@@ -275,26 +286,6 @@ def obs_config_dir(system: str, env: Mapping[str, str], home: Path) -> Path:
     if system == "macos":
         return home / "Library" / "Application Support" / "obs-studio"
     return Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "obs-studio"
-
-
-def user_data_base(system: str, env: Mapping[str, str], home: Path) -> Path:
-    """The per-user data folder the private folder lives under (same rule as obs_blur.paths)."""
-    if system == "windows":
-        return Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    if system == "macos":
-        return home / "Library" / "Application Support"
-    return Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
-
-
-def private_dependency_folder(tag: str, system: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
-                              home: Optional[Path] = None) -> Path:
-    """Same rule as the OBS script: ``OBS_BLUR_PYDEPS``, else ``<user data>/obs-blur/pydeps/<tag>``."""
-    env = os.environ if env is None else env
-    override = env.get("OBS_BLUR_PYDEPS")
-    if override:
-        return Path(override).expanduser()
-    base = user_data_base(system or current_system(), env, home or Path.home())
-    return base / APP_NAME / "pydeps" / tag
 
 
 # --- finding OBS and its Python: Linux --------------------------------------------------------------
@@ -917,6 +908,37 @@ def swap_into_place(staging: Path, folder: Path) -> None:
         shutil.rmtree(previous, ignore_errors=True)
 
 
+def make_folders_for_code(folder: Path) -> None:
+    """``mkdir -p`` whose new folders only their owner may write to, whatever the umask says.
+
+    ``Path.mkdir(parents=True)`` gives new parents the umask's permissions, and under umask 000 those
+    would be world-writable: the script would then refuse the folder (and rightly so).
+    """
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o755)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs to keep as it is
+        path.chmod(0o755)
+
+
+def protect_from_other_users(folder: Path) -> None:
+    """Take away group and other write permission in ``folder``: OBS imports code from it.
+
+    pip creates files by the umask, which may leave them group-writable; the script refuses a folder
+    that other users could plant code in (``obs_blur.paths.unsafe_code_folder``), so it must not be
+    one. Windows folders under the user's profile are private by their ACLs already.
+    """
+    if current_system() == "windows":
+        return
+    for root, folders, files in os.walk(folder):
+        for path in (root, *(os.path.join(root, name) for name in (*folders, *files))):
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISLNK(mode) and mode & 0o022:
+                os.chmod(path, stat.S_IMODE(mode) & ~0o022)
+
+
 def install_verified(python: ObsPython, folder: Path, packages: Mapping[str, str], wanted: Mapping[str, Any],
                      wheelhouse: Optional[Path]) -> Verification:
     """Install into a fresh folder beside ``folder``, verify it there, then swap it into place.
@@ -924,7 +946,7 @@ def install_verified(python: ObsPython, folder: Path, packages: Mapping[str, str
     Any failure before the swap (pip, verification, Ctrl+C) removes the fresh folder and leaves the
     previous install exactly as it was.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    make_folders_for_code(folder.parent)
     staging = folder.with_name(f".{folder.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -936,6 +958,7 @@ def install_verified(python: ObsPython, folder: Path, packages: Mapping[str, str
             raise InstallError("installed, but the check in OBS's Python failed:\n  "
                                + "\n  ".join(verification.problems()))
         write_record(staging, wanted, python, verification)
+        protect_from_other_users(staging)
         swap_into_place(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -1228,6 +1251,9 @@ def check_folder(report: CheckReport, python: ObsPython, folder: Path) -> Option
     recorded = (f"{record.get('flavour')} flavour, {onnxruntime_package(record.get('packages', {}))}, installed "
                 f"{record.get('installed_at')}" if record else "no record (installed by an older install.py)")
     report.add("private folder", f"{folder} ({recorded})")
+    unsafe = paths.unsafe_code_folder(folder)
+    if unsafe:
+        report.add("permissions", unsafe, f"the script refuses a folder others could plant code in: {unsafe}")
     verification = verify_dependencies(python, folder)
     problems = verification.problems()
     report.add("imports", verification.summary() + (": ok" if not problems else ""),
@@ -1268,11 +1294,6 @@ def check_paths(report: CheckReport, reported: Mapping[str, str]) -> None:
 
 def local_obs_blur_paths() -> dict[str, str]:
     """obs_blur.paths computed in this process (stdlib only), for when OBS's Python cannot run it."""
-    sys.path.insert(0, str(REPO_ROOT))
-    try:
-        from obs_blur import paths
-    finally:
-        sys.path.remove(str(REPO_ROOT))
     return {"models": str(paths.shipped_models_dir()), "downloads": str(paths.downloaded_models_dir()),
             "tensorrt": str(paths.tensorrt_cache_dir())}
 
@@ -1306,11 +1327,6 @@ def purge_targets() -> list[Path]:
     Only folders with "obs-blur" in their path: OBS_BLUR_DATA or OBS_BLUR_CACHE may point anywhere,
     and a purge must never delete a folder that holds someone else's files.
     """
-    sys.path.insert(0, str(REPO_ROOT))
-    try:
-        from obs_blur import paths
-    finally:
-        sys.path.remove(str(REPO_ROOT))
     found = []
     for path in (paths.downloaded_models_dir(), paths.user_cache_dir()):
         if APP_NAME not in path.parts:

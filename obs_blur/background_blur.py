@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_NAME = "obs-blur"
 
 # Modules re-imported by "Reload Scripts", dependencies first. Never libobs or source_info: they
 # hold the registration libobs keeps pointers into. The frame path's modules need numpy and OpenCV,
@@ -42,24 +41,6 @@ _hotkey: Any = None
 _stats_timer: Any = None
 
 
-def private_dependency_folder() -> Path:
-    """Where install.py puts numpy, onnxruntime and OpenCV for this interpreter.
-
-    ``OBS_BLUR_PYDEPS``, else ``<user data>/obs-blur/pydeps/cp3XY``: one folder per Python version
-    because compiled wheels only fit the interpreter they were built for.
-    """
-    override = os.environ.get("OBS_BLUR_PYDEPS")
-    if override:
-        return Path(override)
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / APP_NAME / "pydeps" / f"cp{sys.version_info[0]}{sys.version_info[1]}"
-
-
 def _put_first_on_sys_path(folder: Path) -> None:
     entry = str(folder)
     if entry in sys.path:
@@ -67,18 +48,25 @@ def _put_first_on_sys_path(folder: Path) -> None:
     sys.path.insert(0, entry)
 
 
-def _prepare_imports() -> Path:
-    """Make ``obs_blur`` and the private dependencies importable; returns the dependency folder.
+def _prepare_imports() -> tuple[Path, str]:
+    """Make ``obs_blur`` and the private dependencies importable; returns the folder and what was found.
 
     The dependency folder goes first so that its numpy wins over an older system numpy that OBS's
-    interpreter also sees. The variable is set for child processes (the mask worker) too.
+    interpreter also sees. The variable is set for child processes (the mask worker) too. A folder
+    other users could write to is never put on ``sys.path``: its code would run inside OBS.
     """
-    dependencies = private_dependency_folder()
-    os.environ.setdefault("OBS_BLUR_PYDEPS", str(dependencies))
     _put_first_on_sys_path(REPO_ROOT)
-    if dependencies.is_dir():
-        _put_first_on_sys_path(dependencies)
-    return dependencies
+    from obs_blur import paths
+
+    dependencies = paths.private_dependency_folder()
+    os.environ.setdefault("OBS_BLUR_PYDEPS", str(dependencies))
+    if not dependencies.is_dir():
+        return dependencies, "missing: run install.py"
+    unsafe = paths.unsafe_code_folder(dependencies)
+    if unsafe is not None:
+        return dependencies, f"refused: {unsafe}"
+    _put_first_on_sys_path(dependencies)
+    return dependencies, "found"
 
 
 def _fresh_filter_module() -> Any:
@@ -166,7 +154,7 @@ def script_description() -> str:
 
 def script_load(settings: Any) -> None:
     """Called by OBS when the script is added, on every OBS start and on "Reload Scripts"."""
-    dependencies = _prepare_imports()
+    dependencies, found = _prepare_imports()
     from obs_blur.obs import libobs, source_info
 
     filter_module = _fresh_filter_module()
@@ -177,7 +165,6 @@ def script_load(settings: Any) -> None:
         getattr(instance, "resume_worker", lambda: None)()
     _start_frontend(settings)
     action = "registered" if registered else "already registered; implementation reloaded"
-    found = "found" if dependencies.is_dir() else "missing: run install.py"
     libobs.log(
         libobs.LOG_INFO,
         f"script loaded: filter '{kind}' ({display_name}) {action}; OBS {libobs.version_string()}, "

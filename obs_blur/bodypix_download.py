@@ -18,6 +18,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any, Optional
 
 from obs_blur.errors import ObsBlurError
 from obs_blur.manifest import ModelSpec
@@ -27,6 +28,23 @@ from obs_blur.paths import downloaded_models_dir
 MIRROR_ENV = "OBS_BLUR_BODYPIX_MIRROR"
 DOWNLOAD_TIMEOUT_S = 60
 MAX_DOWNLOAD_BYTES = 64 << 20
+
+
+class HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to another https URL: a pinned https download must never end up on http.
+
+    The sha256 would catch a swapped file anyway; this refuses the downgrade before any byte is read.
+    """
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Optional[urllib.request.Request]:
+        if urllib.parse.urlparse(newurl).scheme != "https":
+            raise ObsBlurError(f"refusing a redirect from {req.full_url} to {newurl}: only https is allowed")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(HttpsOnlyRedirects)
 
 
 def ensure_bodypix_model(spec: ModelSpec, download: bool = True) -> Path:
@@ -81,7 +99,7 @@ def _fetch(url: str, dest: Path) -> None:
     if scheme not in ("https", "file"):
         raise ObsBlurError(f"refusing to download from {url!r}: only https (or a local file mirror) is allowed")
     try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+        with _OPENER.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             data = response.read(MAX_DOWNLOAD_BYTES + 1)
     except OSError as exc:
         raise ObsBlurError(f"could not download {url}: {exc}") from None

@@ -7,6 +7,7 @@ cannot run.
 
 from __future__ import annotations
 
+import importlib
 import platform
 import sys
 from typing import Callable
@@ -20,7 +21,7 @@ from obs_blur.paths import downloaded_models_dir, tensorrt_cache_dir
 
 def _version(module_name: str, attribute: str = "__version__") -> str:
     try:
-        module = __import__(module_name)
+        module = importlib.import_module(module_name)
     except ImportError as exc:
         return f"MISSING ({exc})"
     return str(getattr(module, attribute, "?"))

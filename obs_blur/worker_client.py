@@ -70,7 +70,7 @@ from typing import Any, Callable, ClassVar, Iterator, Optional, TypeVar
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.paths import REPO_ROOT
+from obs_blur.paths import REPO_ROOT, unsafe_code_folder
 
 log = logging.getLogger("obs_blur.worker")
 
@@ -348,14 +348,15 @@ def worker_environment(base: Optional[dict[str, str]] = None) -> dict[str, str]:
     """The child's environment: OBS's Python settings removed, our code and dependencies first.
 
     OBS may set ``PYTHONHOME``/``PYTHONPATH`` for its embedded interpreter; a standalone interpreter
-    given those can fail to start or import the wrong standard library, so both go.
+    given those can fail to start or import the wrong standard library, so both go. A dependency
+    folder other users could plant code in is left out (the script refuses it too, and says why).
     """
     env = dict(os.environ if base is None else base)
     env.pop("PYTHONHOME", None)
     env.pop("PYTHONPATH", None)
     paths = [str(REPO_ROOT)]
     dependencies = env.get("OBS_BLUR_PYDEPS")
-    if dependencies:
+    if dependencies and unsafe_code_folder(Path(dependencies)) is None:
         paths.append(dependencies)
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return env

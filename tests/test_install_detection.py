@@ -6,28 +6,13 @@ loads from, global.ini/user.ini) are built in a temporary folder and the interpr
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from obs.installer_module import load_installer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_installer() -> ModuleType:
-    """install.py is a script, not a package module: load it by path (once per test session)."""
-    name = "obs_blur_installer"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "install.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 installer = load_installer()

@@ -253,7 +253,7 @@ class BackgroundBlurFilter:
         try:
             from obs_blur.obs.frame_engine import FrameEngine
         except ImportError as error:
-            self._give_up(f"a dependency is missing ({error}): run install.py")
+            self._give_up(_missing_dependency_text(error))
             return None
         try:
             self.engine = FrameEngine(self.source, lambda: self.name)
@@ -328,3 +328,13 @@ class BackgroundBlurFilter:
             return (0, 0)
         return (libobs.obs_source_get_base_width(target), libobs.obs_source_get_base_height(target))
 
+
+def _missing_dependency_text(error: ImportError) -> str:
+    """Why numpy/OpenCV/onnxruntime did not import: a folder the script refused, or not installed."""
+    from obs_blur import paths
+
+    folder = paths.private_dependency_folder()
+    unsafe = paths.unsafe_code_folder(folder) if folder.is_dir() else None
+    if unsafe is not None:
+        return f"the dependency folder {folder} is not used because {unsafe}"
+    return f"a dependency is missing ({error}): run install.py"

@@ -9,7 +9,6 @@ faked, which is how Ctrl+C midway is covered.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -19,29 +18,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from .conftest import pydeps_for_tests, require_obs
 from .harness import REPO_ROOT
-
-INSTALLER = REPO_ROOT / "install.py"
-
-
-def load_installer() -> ModuleType:
-    """install.py is a script, not a package module: load it by path (once per test session)."""
-    name = "obs_blur_installer"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, INSTALLER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
+from .installer_module import INSTALLER, load_installer
 
 installer = load_installer()
 
@@ -265,7 +248,13 @@ def run_installer(user: User, *arguments: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def installed(user: User, wheelhouse: Path) -> subprocess.CompletedProcess:
-    result = run_installer(user, "--wheelhouse", str(wheelhouse), "--device", "cpu")
+    """The first install, under umask 000: pip then creates every file writable by everyone, and the
+    installer must take that away (the script refuses a folder other users could plant code in)."""
+    umask = os.umask(0)
+    try:
+        result = run_installer(user, "--wheelhouse", str(wheelhouse), "--device", "cpu")
+    finally:
+        os.umask(umask)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -280,6 +269,9 @@ def test_offline_install_from_a_wheelhouse(installed: subprocess.CompletedProces
     assert record["flavour"] == "cpu" and record["python_tag"] == obs_python.tag
     assert record["packages"] == installer.pins_for("cpu", obs_python.version, obs_python.platform)
     assert installer.onnxruntime_distributions(user.folder) == ["onnxruntime"]
+    writable = [path for path in (user.folder, *user.folder.rglob("*"))
+                if not path.is_symlink() and path.stat().st_mode & 0o022]
+    assert writable == [], f"{len(writable)} files writable by group or others, e.g. {writable[:3]}"
     assert sorted(p.name for p in user.folder.parent.iterdir()) == [obs_python.tag]
     assert f"Tools > Scripts > + and choose {installer.SCRIPT_PATH}" in installed.stdout
     assert "Filters > + > Background Blur" in installed.stdout
