@@ -49,7 +49,8 @@ def running_obs(run_dir: Path, **settings: Any) -> Iterator[HeadlessObs]:
     set for the whole run.
     """
     require_obs()
-    run = HeadlessObs(run_dir, ObsSettings(pydeps=pydeps_for_tests(), **settings))
+    settings.setdefault("pydeps", pydeps_for_tests())
+    run = HeadlessObs(run_dir, ObsSettings(**settings))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OBS_BLUR_STATS", str(stats_file(run)))
         run.start()
