@@ -1144,6 +1144,9 @@ def install(arguments: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print(f"\nInterrupted. {untouched_message(folder, folder.exists())}", file=sys.stderr)
             return 130
+    unsafe = paths.unsafe_code_folder(folder)
+    if unsafe:
+        raise InstallError(f"installed, but the script will refuse {folder} because {unsafe}")
     report_verification(verification, flavour, nvidia, gpu_note)
     return finish_with_obs(arguments, system, folder)
 
@@ -1151,6 +1154,10 @@ def install(arguments: argparse.Namespace) -> int:
 def already_in_place(python: ObsPython, folder: Path, wanted: Mapping[str, Any]) -> Optional[Verification]:
     """The verified install when the record says it is what this run wants: then there is nothing to do."""
     if not record_matches(read_record(folder), wanted):
+        return None
+    unsafe = paths.unsafe_code_folder(folder)
+    if unsafe and paths.unsafe_code_folder(folder.parent) is None:  # a fresh private folder mends it
+        print(f"The install in place could be changed by other users ({unsafe}): installing it again, private.")
         return None
     verification = verify_dependencies(python, folder)
     if verification.problems():

@@ -296,6 +296,19 @@ def test_second_run_changes_nothing(installed: subprocess.CompletedProcess, user
     assert folder_state(user.home) == before
 
 
+def test_a_folder_others_can_write_is_reported_and_installed_again_private(
+        installed: subprocess.CompletedProcess, user: User, wheelhouse: Path) -> None:
+    user.folder.chmod(0o777)
+    check = run_installer(user, "--check")
+    assert f"{user.folder} is writable by every user (run: chmod o-w {user.folder})" in check.stdout
+    assert check.returncode != 0
+
+    result = run_installer(user, "--wheelhouse", str(wheelhouse), "--device", "cpu")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "could be changed by other users" in result.stdout and "installing it again, private" in result.stdout
+    assert user.folder.stat().st_mode & 0o022 == 0
+
+
 def test_check_diagnoses_without_changing_anything(installed: subprocess.CompletedProcess, user: User,
                                                    obs_python: Any) -> None:
     before = folder_state(user.home)
