@@ -86,10 +86,11 @@ def _why_no_gpu(device: str, available: list[str]) -> str:
     if device == "auto" and all(p not in available for p in GPU_PROVIDERS):
         return "no GPU provider in this onnxruntime build (CPU-only wheel): using the CPU"
     asked = SHORT_NAMES.get(_SINGLE.get(device, ""), "GPU")
+    # Only providers a user can choose: onnxruntime also lists e.g. its Azure (remote) provider.
+    offered = [SHORT_NAMES[p] for p in available if p in SHORT_NAMES] or ["CPU"]
     return (
-        f"{asked} was requested but this onnxruntime build only offers "
-        f"{', '.join(SHORT_NAMES.get(p, p) for p in available)}: install the matching onnxruntime "
-        "flavour with `python3 install.py --device ...`; using the CPU"
+        f"{asked} was requested but this onnxruntime build only offers {', '.join(offered)}: install the "
+        "matching onnxruntime flavour with `python3 install.py --device ...`; using the CPU"
     )
 
 
@@ -130,10 +131,32 @@ class InferenceSession:
     provider: str
     requested: str
     notes: list[str]
+    model: Optional[Path] = None  # the verified file, to load it again on the CPU
+    threads: int = 1
 
     @property
     def provider_short(self) -> str:
         return SHORT_NAMES.get(self.provider, self.provider)
+
+    @property
+    def can_fall_back(self) -> bool:
+        """A GPU session whose model can be loaded again on the CPU."""
+        return self.provider != CPU_PROVIDER and self.model is not None
+
+    def on_cpu_after(self, failure: BaseException) -> InferenceSession:
+        """The same model on the CPU, after this GPU session failed while running.
+
+        A GPU can fail long after its session started (driver reset, out of memory, a kernel that
+        faults); the video must go on, so the model moves to the CPU and the notes say why.
+        """
+        ort = import_onnxruntime()
+        options = session_options(ort, self.threads)
+        try:
+            session = ort.InferenceSession(str(self.model), sess_options=options, providers=[CPU_PROVIDER])
+        except Exception as exc:  # onnxruntime raises several unrelated types here
+            raise ObsBlurError(f"onnxruntime cannot load {self.model} on the CPU: {_first_line(exc)}") from None
+        note = f"{self.provider_short} failed while running ({_first_line(failure)}): using the CPU"
+        return InferenceSession(session, CPU_PROVIDER, self.requested, [*self.notes, note], self.model, self.threads)
 
     def describe(self) -> str:
         """One line for logs and the status line, e.g. ``CPU (no GPU provider in this build…)``."""
@@ -151,7 +174,8 @@ def create_session(model: Path, device: str = "auto", threads: Optional[int] = N
     """Create a session for ``model`` on the best allowed provider, falling back to the CPU visibly."""
     ort = import_onnxruntime()
     choice = choose_providers(device, list(ort.get_available_providers()))
-    options = session_options(ort, threads if threads else default_threads())
+    threads = threads if threads else default_threads()
+    options = session_options(ort, threads)
     notes = list(choice.notes)
     _preload_cuda_libraries(ort, choice, notes)
     for provider in choice.candidates:
@@ -169,7 +193,7 @@ def create_session(model: Path, device: str = "auto", threads: Optional[int] = N
         if active != provider:
             notes.append(f"{SHORT_NAMES[provider]} could not start (its CUDA/cuDNN libraries missing?)")
             continue
-        return InferenceSession(session, active, device, notes)
+        return InferenceSession(session, active, device, notes, model, threads)
     raise ObsBlurError(f"no execution provider could run {model.name}")  # unreachable: CPU always last
 
 

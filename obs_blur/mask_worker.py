@@ -29,6 +29,8 @@ Every ``frame`` is answered by exactly one ``done`` (``ok`` false when there was
 so the parent always learns that the frame slot is free again. Errors are reported, never fatal:
 after one the worker keeps serving and answers the next ``configure``. It exits when stdin closes
 (the parent quit or died), so it is never left behind as an orphan.
+``ready`` comes again (``reloaded`` false) when a GPU failed while running and the model moved to
+the CPU, so the parent shows the provider that really runs.
 """
 
 from __future__ import annotations
@@ -136,6 +138,8 @@ class MaskWorker:
         self.events = events
         self.pipeline: Any = None  # MaskPipeline, imported lazily: importing onnxruntime takes a while
         self.model_key: Optional[tuple[Any, ...]] = None
+        self.config_id: Any = None  # the configure the loaded model answers
+        self.provider = ""  # as last announced in a ready event
         self.masks = 0
         self._window_start = time.monotonic()
         self._window_ms: list[float] = []
@@ -177,11 +181,26 @@ class MaskWorker:
             return
         load_ms = (time.perf_counter() - started) * 1000
         self._window_start, self._window_ms = time.monotonic(), []
-        provider = self.pipeline.segmenter.session.describe()
-        log.info("ready: %s on %s in %.0f ms", self.pipeline.model_name, provider, load_ms)
+        self.config_id, self.provider = config_id, self.pipeline.segmenter.session.describe()
+        log.info("ready: %s on %s in %.0f ms", self.pipeline.model_name, self.provider, load_ms)
         self.events.send(
-            "ready", id=config_id, model=self.pipeline.model_name, provider=provider, load_ms=load_ms, reloaded=reloaded
+            "ready",
+            id=config_id,
+            model=self.pipeline.model_name,
+            provider=self.provider,
+            load_ms=load_ms,
+            reloaded=reloaded,
         )
+
+    def _announce_provider_change(self) -> None:
+        """A GPU that failed while running was replaced by the CPU (see Segmenter): tell the parent."""
+        provider = self.pipeline.segmenter.session.describe()
+        if provider == self.provider:
+            return
+        self.provider = provider
+        log.warning("now on %s", provider)
+        model = self.pipeline.model_name
+        self.events.send("ready", id=self.config_id, model=model, provider=provider, load_ms=0.0, reloaded=False)
 
     def _load(self, key: tuple[Any, ...]) -> None:
         from obs_blur.pipeline import MaskPipeline
@@ -230,9 +249,11 @@ class MaskWorker:
                 raise ObsBlurError(f"a {mask.shape[1]}x{mask.shape[0]} mask exceeds max_capture {width}x{height}")
         except Exception as exc:  # one bad frame must not end the worker
             log.warning("frame %d failed: %s", seq, exc)
+            self._announce_provider_change()
             self.events.send("error", during="frame", message=first_line(exc))
             self.events.send("done", seq=seq, ok=False, reason="mask failed")
             return
+        self._announce_provider_change()
         self._publish(slot.seq, slot.submitted_ns, started_ns, coefficients, mask)
 
     def _publish(self, seq: int, submitted_ns: int, started_ns: int, coefficients: Any, mask: Any) -> None:

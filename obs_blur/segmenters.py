@@ -140,8 +140,23 @@ class Segmenter(ABC):
         """
         check_frame(frame)
         small = self.capture(frame)
-        mask = self.postprocess(self.infer(self.preprocess(small)), (small.shape[1], small.shape[0]))
+        mask = self.postprocess(self._run_model(small), (small.shape[1], small.shape[0]))
         return mask, small
+
+    def _run_model(self, small: np.ndarray) -> np.ndarray:
+        """Preprocess and infer a capture-size frame; a GPU that fails here is replaced by the CPU.
+
+        The frame is then run again on the CPU, so no frame is lost, and the session's notes say why
+        (the worker announces the new provider). A failure on the CPU is raised as it is.
+        """
+        try:
+            return self.infer(self.preprocess(small))
+        except Exception as failure:
+            if not self.session.can_fall_back:
+                raise
+            self.session = self.session.on_cpu_after(failure)
+            self._buffers = {}  # bound to the failed session
+            return self.infer(self.preprocess(small))
 
 
 class MediaPipeSegmenter(Segmenter):
