@@ -437,6 +437,7 @@ class MaskWorkerClient:
         self.stderr_log = stderr_log
         self.state = "stopped"  # stopped, starting, loading, ready, error, restarting
         self.status = "stopped"
+        self.fault = ""  # why it fails, without the retry delay: the same fault again is not news
         self.dropped_frames = 0
         self.restarts = 0
         self.provider = ""
@@ -675,6 +676,7 @@ class MaskWorkerClient:
         delay = self._backoff_s
         self._backoff_s = min(delay * 2, MAX_BACKOFF_S)
         self._restart_at = time.monotonic() + delay
+        self.fault = reason
         self.state, self.status = "restarting", f"{reason}; restarting in {delay:g} s"
 
     def _exit_code(self) -> Optional[int]:
@@ -815,6 +817,7 @@ class MaskWorkerClient:
         elif during == "configure":
             if event.get("id") == self._config_id:
                 self.state, self.status = "error", f"model error: {message}"
+                self.fault = self.status
                 self._loaded_key = None
         else:
             self._worker_failure = message

@@ -337,4 +337,9 @@ def _missing_dependency_text(error: ImportError) -> str:
     unsafe = paths.unsafe_code_folder(folder) if folder.is_dir() else None
     if unsafe is not None:
         return f"the dependency folder {folder} is not used because {unsafe}"
-    return f"a dependency is missing ({error}): run install.py"
+    package = _PACKAGE_OF_MODULE.get((error.name or "").split(".")[0], "a dependency")
+    return f"{package} is missing ({error}): run install.py"
+
+
+#: Import names → the names people know the packages by (OpenCV is imported as cv2).
+_PACKAGE_OF_MODULE = {"cv2": "OpenCV", "numpy": "numpy", "onnxruntime": "onnxruntime"}

@@ -85,7 +85,9 @@ class MaskLink:
         self._frame_of_seq: dict[int, int] = {}
         self._suspended = False
         self._failing = False
+        self._logged_fault = ""  # the fault last logged, until a mask shows the worker healthy again
         self._announced_ready = False
+        self._announced_provider = ""
 
     # -- graphics thread -----------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class MaskLink:
                 client.configure(wanted.model, wanted.device, None, wanted.smoothing, wanted.softness)
                 self._sent = wanted
                 self._announced_ready = False
+                self._logged_fault = ""  # the user changed something: a fault now is news
             client.poll()
             self._log_changes(client)
 
@@ -119,6 +122,7 @@ class MaskLink:
             result = client.latest_result()
             if result is None:
                 return None
+            self._logged_fault = ""  # a mask: the next fault is news again, even the same one
             frame_number = self._frame_of_seq.get(result.seq)
             if frame_number is None:
                 return None  # a frame from before a restart or a forgotten one: cannot be placed in time
@@ -191,6 +195,7 @@ class MaskLink:
             if pid:
                 libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {pid} stopped")
         self._sent, self._failing, self._announced_ready = None, False, False
+        self._logged_fault = ""
 
     def _remember(self, seq: int, frame_number: int) -> None:
         self._frame_of_seq[seq] = frame_number
@@ -199,13 +204,19 @@ class MaskLink:
                 del self._frame_of_seq[old]
 
     def _log_changes(self, client: MaskWorkerClient) -> None:
-        """One log line when the worker starts failing, one when it is ready again; nothing per frame."""
+        """One log line when the worker starts failing, one when it is ready again; nothing per frame.
+
+        A worker that fails the same way again before it delivered a mask (a crash loop, retried with
+        a growing back-off) is not logged again: the status shows every retry, the log stays short.
+        A new provider (a GPU that failed while running, replaced by the CPU) is logged once.
+        """
         failing = client.state in _FAILING_STATES
         name = self._filter_name()
-        if failing and not self._failing:
+        if failing and not self._failing and client.fault != self._logged_fault:
             libobs.log(libobs.LOG_WARNING, f"filter '{name}': video passes through unchanged: {client.status}")
+            self._logged_fault = client.fault
             self._announced_ready = False  # say so again when it recovers
-        elif client.ready and not self._announced_ready:
+        elif client.ready and (not self._announced_ready or client.provider != self._announced_provider):
             libobs.log(libobs.LOG_INFO, f"filter '{name}': model {client.model} ready on {client.provider}")
-            self._announced_ready = True
+            self._announced_ready, self._announced_provider = True, client.provider
         self._failing = failing

@@ -88,10 +88,12 @@ def wait_for_mask(
 
 
 def worker_pids(obs: HeadlessObs) -> list[int]:
-    """Mask worker processes of this OBS run, running or zombie, whoever their parent is by now.
+    """Mask worker processes of this OBS run, running or stopped, whoever their parent is by now.
 
     Workers inherit OBS's environment, so the run's config folder identifies them even after OBS
-    exited and they were re-parented; other runs (other tests, other people) are not counted.
+    exited and they were re-parented; other runs (other tests, other people) are not counted. A
+    zombie is not found: its command line and environment are gone. To rule zombies out, remember
+    the pids seen and look each one up in /proc (tests/obs/test_faults.py does).
     """
     marker = f"XDG_CONFIG_HOME={obs.config_dir}".encode()
     pids = []
