@@ -29,8 +29,11 @@ from obs_blur.obs.filter_settings import FilterSettings
 from obs_blur.worker_client import MaskWorkerClient
 
 # The client logs through `logging`; inside OBS nothing would show it except stderr. Our own log
-# lines (below) say the same once, in the OBS log.
-logging.getLogger("obs_blur.worker").addHandler(logging.NullHandler())
+# lines (below) say the same once, in the OBS log. Once per process: "Reload Scripts" re-runs this
+# module, and a handler per reload would pile up on the process-wide logger.
+_worker_logger = logging.getLogger("obs_blur.worker")
+if not any(isinstance(handler, logging.NullHandler) for handler in _worker_logger.handlers):
+    _worker_logger.addHandler(logging.NullHandler())
 
 _FAILING_STATES = ("error", "restarting")
 #: Submitted frames remembered for matching results to video frames; results arrive within a few.

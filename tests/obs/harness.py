@@ -128,6 +128,7 @@ class ObsSettings:
     pydeps: Optional[Path] = None
     startup_timeout_s: float = 60.0
     script_loads: int = 1  # 2 loads the script twice: the same path as "Reload Scripts" re-running script_load
+    extra_scripts: tuple[Path, ...] = ()  # more scripts the collection loads after ours (test helpers)
     environment: Mapping[str, str] = field(default_factory=dict)  # extra variables for OBS (e.g. OBS_BLUR_STATS)
 
 
@@ -161,7 +162,14 @@ def missing_programs() -> list[str]:
     return [program for program in ("obs", "Xvfb") if shutil.which(program) is None]
 
 
-def scene_collection(name: str, width: int, height: int, script: Path, script_loads: int = 1) -> dict[str, Any]:
+def scene_collection(
+    name: str,
+    width: int,
+    height: int,
+    script: Path,
+    script_loads: int = 1,
+    extra_scripts: tuple[Path, ...] = (),
+) -> dict[str, Any]:
     """A collection with one scene over a dark background colour, loading our script ``script_loads`` times.
 
     Sources that no scene references are destroyed right after load, so tests add theirs to the scene.
@@ -172,6 +180,7 @@ def scene_collection(name: str, width: int, height: int, script: Path, script_lo
         "name": "Background",
         "settings": {"color": 4282400832, "width": width, "height": height},
     }
+    scripts = [script] * script_loads + list(extra_scripts)
     scene = {
         "id": "scene",
         "versioned_id": "scene",
@@ -188,7 +197,7 @@ def scene_collection(name: str, width: int, height: int, script: Path, script_lo
         "transitions": [],
         "current_transition": "Fade",
         "transition_duration": 300,
-        "modules": {"scripts-tool": [{"path": str(script), "settings": {}}] * script_loads},
+        "modules": {"scripts-tool": [{"path": str(path), "settings": {}} for path in scripts]},
     }
 
 
@@ -346,7 +355,7 @@ class HeadlessObs:
                 name=NAME, width=s.width, height=s.height, fps=s.fps, recordings=self.run_dir / "recordings"
             )
         )
-        collection = scene_collection(NAME, s.width, s.height, s.script, s.script_loads)
+        collection = scene_collection(NAME, s.width, s.height, s.script, s.script_loads, s.extra_scripts)
         (scenes_dir / f"{NAME}.json").write_text(json.dumps(collection, indent=2))
 
     def _environment(self, display: str) -> dict[str, str]:

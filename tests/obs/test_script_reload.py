@@ -1,8 +1,8 @@
-"""A second ``script_load`` in the same OBS process, as "Reload Scripts" does, only swaps the implementation.
+"""A second ``script_load`` in the same OBS process before any filter exists only swaps the implementation.
 
-There is no way to click "Reload Scripts" headless, so the scene collection lists the script twice:
-OBS then runs ``script_load`` a second time in the same interpreter after the filter type is
-registered, which is the step of a reload that matters (libobs keeps the first registration).
+The scene collection lists the script twice: OBS then runs ``script_load`` a second time in the same
+interpreter after the filter type is registered (libobs keeps the first registration). OBS's real
+"Reload Scripts" with filters running is tested in tests/obs/test_lifecycle.py.
 """
 
 from __future__ import annotations
@@ -13,22 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import pydeps_for_tests, require_obs
-from .harness import FILTER_KIND, HeadlessObs, ObsSettings
+from .conftest import running_obs
+from .harness import FILTER_KIND, HeadlessObs
 
 pytestmark = pytest.mark.obs
 
 
 @pytest.fixture(scope="module")
 def obs_loaded_twice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeadlessObs]:
-    require_obs()
-    run = HeadlessObs(tmp_path_factory.mktemp("obs-reload"), ObsSettings(pydeps=pydeps_for_tests(), script_loads=2))
-    run.start()
-    try:
+    with running_obs(tmp_path_factory.mktemp("obs-reload"), script_loads=2) as run:
         yield run
-    finally:
-        if run.running:
-            run.stop()
 
 
 def test_second_load_swaps_the_implementation(obs_loaded_twice: HeadlessObs, astronaut_png: Path) -> None:
