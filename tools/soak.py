@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Does the Background Blur filter leak over a long stream? Memory, files, threads and processes over time.
+
+    python tools/soak.py [--minutes 30 | --frames N] [--warmup 60] [--interval 60] [--core-frames 54000]
+                         [--model NAME] [--skip-obs] [--skip-core] [--json FILE]
+
+Two soaks, each printing a table of samples and a summary; run without options it is the full form,
+30 minutes of 720p30 (54000 frames) through one filter:
+
+* **OBS** (``--minutes``): a headless OBS (Xvfb + the machine's OpenGL) at 1280x720, 30 fps, one
+  image source filling the canvas (scikit-image's astronaut, a real photo) with one Background Blur
+  filter, default settings. OBS renders in real time, so 54000 frames take the full 30 minutes on
+  a machine that keeps up; where the canvas lags (llvmpipe on few cores) OBS skips frames, the
+  table shows the frames the filter really drew, and ``--frames 54000`` runs until it drew them.
+  After ``--warmup`` seconds (model loaded, caches filled) a sample every ``--interval`` seconds:
+  OBS's RSS, open file descriptors and threads, the worker's RSS and descriptors, the number of
+  worker processes, the frames the filter drew (stats file) and how many it passed through. At the
+  end OBS is closed as a user would and the leak count it logs (``Number of memory leaks``: its own
+  allocator's live allocations, textures and effects included) is compared with OBS alone: headless
+  OBS 29 reports leaks without any script (see tests/obs/leak_checks.py), so a second, bare OBS is
+  started and closed for the comparison.
+* **core** (``--core-frames``): the worker client without OBS, as fast as the worker goes. Each
+  frame, the photo at 1280x720 BGRA (mirrored every other frame), is reduced to the model's capture
+  size (INTER_AREA, what the filter's GPU pass does) and handed to the worker as soon as it is free;
+  its mask comes back before the next, so every frame is segmented. Samples every
+  ``--core-frames / 20`` frames: this process's and the worker's RSS and descriptors.
+
+Growth is measured from the first sample after the warm-up to the last one; under 10 MB of RSS and
+no descriptor or thread growth is what tests/obs/test_soak.py demands of its short form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_obs import code_version, cpu_model, photo_covering
+
+from obs_blur.manifest import load_manifest
+from obs_blur.segmenters import capture_size_for
+from obs_blur.worker_client import MaskWorkerClient
+from tests.obs.conftest import pydeps_for_tests
+from tests.obs.filter_checks import STATS_FILE_NAME, filter_stats, wait_until, worker_pids
+from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
+from tests.obs.leak_checks import reported_leaks, sample, still_present
+
+WIDTH, HEIGHT, FPS = 1280, 720, 30
+SOURCE = "Photo"
+FILTER = "Background Blur"
+FIRST_MASK_TIMEOUT_S = 120.0
+WORKER_TIMEOUT_S = 120.0  # model load, and any single mask: a stuck worker ends the soak with a message
+DASH = "\N{EN DASH}"
+
+
+@dataclass
+class Sample:
+    """One row of a soak's table; ``None`` where the soak has no such number."""
+
+    seconds: float
+    frames: int  # frames through the filter (OBS: its video_render calls; core: frames segmented)
+    rss_mb: float  # OBS, or this process in the core soak
+    fds: int
+    threads: int
+    workers: int
+    worker_rss_mb: Optional[float]
+    worker_fds: Optional[int]
+    passthrough_frames: Optional[int] = None
+
+
+@dataclass
+class SoakResult:
+    """A soak's samples and what it concluded; ``warm`` is the index of the first sample after the warm-up."""
+
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+    warm: int = 0
+    worker_pids: list[int] = field(default_factory=list)  # every worker pid seen: more than one is a restart
+    leaks: Optional[int] = None
+    leaks_of_obs_alone: Optional[int] = None
+    python_errors: list[str] = field(default_factory=list)
+    leftover_workers: list[int] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples[-1].seconds if self.samples else 0.0
+
+    @property
+    def frames(self) -> int:
+        return self.samples[-1].frames if self.samples else 0
+
+    def growth(self, metric: str) -> Optional[float]:
+        """Last sample minus the first after the warm-up (None when the soak has no such number)."""
+        first, last = getattr(self.samples[self.warm], metric), getattr(self.samples[-1], metric)
+        return None if first is None or last is None else last - first
+
+
+# --- the OBS soak ---------------------------------------------------------------------------------
+def obs_soak(
+    seconds: float,
+    warmup_s: float,
+    interval_s: float,
+    work: Path,
+    until_frames: Optional[int] = None,
+    echo: Callable[[str], None] = print,
+) -> SoakResult:
+    """One filter in a real OBS for ``seconds`` after ``warmup_s``; a sample every ``interval_s``.
+
+    ``until_frames``: run until the filter drew that many frames after the warm-up instead.
+    """
+    photo = work / "photo-720p.png"
+    cv2.imwrite(str(photo), photo_covering(WIDTH, HEIGHT))
+    settings = ObsSettings(
+        width=WIDTH,
+        height=HEIGHT,
+        fps=FPS,
+        pydeps=pydeps_for_tests(),
+        environment={"OBS_BLUR_STATS": str(work / "obs" / STATS_FILE_NAME)},
+    )
+    result = SoakResult("OBS")
+    run = HeadlessObs(work / "obs", settings).start()
+    try:
+        run.add_image_source(SOURCE, photo)
+        run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, {})
+        in_use = lambda: filter_stats(run, SOURCE, FILTER).get("mask_age_frames") is not None  # noqa: E731
+        wait_until(in_use, "the first mask", FIRST_MASK_TIMEOUT_S)
+        started = time.monotonic()
+        length = f"{until_frames} frames" if until_frames is not None else f"{seconds:g} s"
+        echo(f"OBS soak: first mask in use; warm-up {warmup_s:g} s, then {length}")
+        result.samples.append(_obs_sample(run, result, started))
+        _sleep_until(started + warmup_s)
+        result.warm = len(result.samples)
+        while True:
+            result.samples.append(_obs_sample(run, result, started))
+            echo(table_row(result.samples[-1]))
+            if _obs_soak_done(result, warmup_s + seconds, until_frames):
+                break
+            _sleep_until(started + warmup_s + len(result.samples[result.warm :]) * interval_s)
+        result.python_errors = run.python_errors()
+    finally:
+        run.stop()
+    result.leaks = reported_leaks(run.log_text())
+    result.leftover_workers = still_present(result.worker_pids)  # running, or a zombie nobody reaped
+    result.leaks_of_obs_alone = obs_alone_leaks(work / "obs-alone")
+    return result
+
+
+def _obs_soak_done(result: SoakResult, seconds: float, until_frames: Optional[int]) -> bool:
+    latest = result.samples[-1]
+    if until_frames is not None:
+        return latest.frames - result.samples[result.warm].frames >= until_frames
+    return latest.seconds >= seconds - 0.5
+
+
+def _obs_sample(run: HeadlessObs, result: SoakResult, started: float) -> Sample:
+    assert run.pid is not None
+    workers = worker_pids(run)
+    for pid in workers:
+        if pid not in result.worker_pids:
+            result.worker_pids.append(pid)
+    obs = sample(run.pid)
+    worker = sample(workers[0]) if len(workers) == 1 else None
+    entry = filter_stats(run, SOURCE, FILTER)
+    return Sample(
+        seconds=round(time.monotonic() - started, 1),
+        frames=int(entry.get("frames", 0)),
+        rss_mb=obs.rss_mb,
+        fds=obs.fds,
+        threads=obs.threads,
+        workers=len(workers),
+        worker_rss_mb=worker.rss_mb if worker else None,
+        worker_fds=worker.fds if worker else None,
+        passthrough_frames=int(entry.get("passthrough_frames", 0)),
+    )
+
+
+def obs_alone_leaks(run_dir: Path) -> Optional[int]:
+    """The leak count of the same OBS with no script at all, started and closed: the baseline."""
+    run = HeadlessObs(run_dir, ObsSettings(width=WIDTH, height=HEIGHT, fps=FPS, script_loads=0)).start()
+    time.sleep(2.0)
+    run.stop()
+    return reported_leaks(run.log_text())
+
+
+def _sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+# --- the core soak --------------------------------------------------------------------------------
+def core_soak(frames: int, warmup_frames: int, model: Optional[str] = None, samples: int = 20) -> SoakResult:
+    """``frames`` 720p frames through the worker client, each segmented; growth from ``warmup_frames`` on."""
+    spec = load_manifest().get(model)
+    capture = capture_size_for(spec, WIDTH, HEIGHT)
+    photo = cv2.cvtColor(photo_covering(WIDTH, HEIGHT), cv2.COLOR_BGR2BGRA)
+    pictures = (photo, np.ascontiguousarray(photo[:, ::-1]))
+    every = max(1, (frames - warmup_frames) // samples)
+    result = SoakResult("core")
+    client = MaskWorkerClient()
+    client.start()
+    try:
+        client.configure(model)
+        _wait_for(client, lambda: client.ready, "the model to load")
+        assert client.pid is not None
+        result.worker_pids.append(client.pid)
+        started, masks = time.monotonic(), 0
+        for number in range(1, frames + 1):
+            frame = cv2.resize(pictures[number % 2], capture, interpolation=cv2.INTER_AREA)
+            masks += _wait_for(client, lambda: client.accepts_frames, "the worker to take a frame")
+            assert client.submit(frame)
+            if number == warmup_frames:
+                result.warm = len(result.samples)
+            if number in (1, warmup_frames) or (number > warmup_frames and (number - warmup_frames) % every == 0):
+                result.samples.append(_core_sample(client, number, started))
+        masks += _wait_for(client, lambda: client.accepts_frames, "the last mask")
+        if result.samples[-1].frames != frames:
+            result.samples.append(_core_sample(client, frames, started))
+        if masks != frames:
+            raise RuntimeError(f"{masks} masks came back for {frames} frames")
+    finally:
+        pid = client.pid
+        client.stop()
+        result.leftover_workers = still_present([pid] if pid else [])
+    return result
+
+
+def _wait_for(client: MaskWorkerClient, condition: Callable[[], bool], what: str) -> int:
+    """Poll the client until ``condition``; returns how many masks arrived meanwhile."""
+    deadline, masks = time.monotonic() + WORKER_TIMEOUT_S, 0
+    while not condition():
+        client.poll()
+        masks += client.latest_result() is not None
+        if client.state in ("error", "restarting") or time.monotonic() > deadline:
+            raise RuntimeError(f"waiting for {what}: the worker is {client.state}: {client.status}")
+        time.sleep(0.0002)
+    return masks + (client.latest_result() is not None)
+
+
+def _core_sample(client: MaskWorkerClient, frames: int, started: float) -> Sample:
+    assert client.pid is not None
+    own, worker = sample(os.getpid()), sample(client.pid)
+    return Sample(
+        seconds=round(time.monotonic() - started, 1),
+        frames=frames,
+        rss_mb=own.rss_mb,
+        fds=own.fds,
+        threads=own.threads,
+        workers=1,
+        worker_rss_mb=worker.rss_mb,
+        worker_fds=worker.fds,
+    )
+
+
+# --- output ---------------------------------------------------------------------------------------
+TABLE_HEADER = ("s", "frames", "RSS MB", "fds", "threads", "workers", "worker RSS MB", "worker fds", "pass-through")
+
+
+def _cell(value: Any, form: str = "{}") -> str:
+    return DASH if value is None else form.format(value)
+
+
+def table_row(row: Sample) -> str:
+    cells = [
+        f"{row.seconds:.0f}",
+        str(row.frames),
+        f"{row.rss_mb:.1f}",
+        str(row.fds),
+        str(row.threads),
+        str(row.workers),
+        _cell(row.worker_rss_mb, "{:.1f}"),
+        _cell(row.worker_fds),
+        _cell(row.passthrough_frames),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def summary(result: SoakResult) -> list[str]:
+    """The figures a reader (and the soak test) looks at: growth after the warm-up, frames, leaks."""
+    first = result.samples[result.warm]
+    measured = result.seconds - first.seconds
+    rate = (result.frames - first.frames) / measured if measured > 0 else 0.0
+    lines = [
+        f"- {result.name}: {result.frames} frames in {result.seconds:.0f} s ({rate:.1f} frames/s after the "
+        f"warm-up); growth from {first.seconds:.0f} s ({first.frames} frames) to the end: "
+        f"RSS {result.growth('rss_mb'):+.1f} MB, worker RSS {_cell(result.growth('worker_rss_mb'), '{:+.1f}')} MB, "
+        f"fds {result.growth('fds'):+.0f}, threads {result.growth('threads'):+.0f}, "
+        f"worker fds {_cell(result.growth('worker_fds'), '{:+.0f}')}",
+        f"- {result.name}: worker processes seen {len(result.worker_pids)} (restarts "
+        f"{max(0, len(result.worker_pids) - 1)}), left running after the end: {len(result.leftover_workers)}",
+    ]
+    if result.name == "OBS":
+        lines.append(
+            f"- OBS: leaks reported at exit {_cell(result.leaks)}, by OBS alone {_cell(result.leaks_of_obs_alone)}; "
+            f"Python errors in the log {len(result.python_errors)}"
+        )
+    return lines
+
+
+def report(result: SoakResult) -> list[str]:
+    header = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
+    rows = [table_row(row) for row in result.samples]
+    rows.insert(result.warm, "| *warm-up over* |" + " |" * (len(TABLE_HEADER) - 1))
+    return [f"{result.name} soak", "", *header, *rows, "", *summary(result), ""]
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="OBS soak: canvas time after the warm-up")
+    parser.add_argument("--warmup", type=float, default=60.0, help="OBS soak: seconds before the first sample")
+    parser.add_argument("--interval", type=float, default=60.0, help="OBS soak: seconds between samples")
+    parser.add_argument(
+        "--frames", type=int, help="OBS soak: run until the filter drew this many frames (instead of --minutes)"
+    )
+    parser.add_argument("--core-frames", type=int, default=FPS * 60 * 30, help="core soak: frames (54000 = 30 min)")
+    parser.add_argument("--model", help="core soak: model name (default: the manifest's default)")
+    parser.add_argument("--skip-obs", action="store_true", help="run the core soak only")
+    parser.add_argument("--skip-core", action="store_true", help="run the OBS soak only")
+    parser.add_argument("--json", type=Path, help="also write the samples and summaries as JSON to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _arguments(argv)
+    print("$ " + " ".join(["python", "tools/soak.py", *argv]))
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} logical cores; obs-blur {code_version()}\n", flush=True)
+    results = []
+    if not args.skip_obs:
+        with tempfile.TemporaryDirectory(prefix="obs-blur-soak-") as work:
+            results.append(obs_soak(args.minutes * 60, args.warmup, args.interval, Path(work), args.frames))
+        print("\n".join(report(results[-1])), flush=True)
+    if not args.skip_core:
+        warmup = min(1000, args.core_frames // 10)
+        results.append(core_soak(args.core_frames, warmup, args.model))
+        print("\n".join(report(results[-1])), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(result) for result in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
