@@ -87,6 +87,8 @@ def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np
         return bgr
     work, small_sigma = blur_work_plan((width, height), strength)
     weight = cv2.subtract(255, alpha)
+    if frame.shape[2] == 4:  # transparent pixels (a picture's transparent border) must not darken the blur
+        weight = cv2.multiply(weight, np.ascontiguousarray(frame[..., 3]), scale=1 / 255)
     premultiplied = cv2.multiply(bgr, cv2.merge([weight, weight, weight]), scale=1 / 255)
     small = cv2.resize(premultiplied, work, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_weight = cv2.resize(weight, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)

@@ -160,3 +160,16 @@ def test_reband_is_the_linear_map_the_shader_uses() -> None:
     )
     # the probability at t=0 of the first band (0.3) sits at t=2 of the second: (0.3 - 0.1) / 0.1
     assert 0 * scale + offset == pytest.approx(2.0)
+
+
+def test_transparent_border_does_not_darken_the_blur(astronaut: np.ndarray) -> None:
+    """A picture with a transparent border: the invisible pixels are no background to blur in (no dark rim)."""
+    framed = cv2.copyMakeBorder(cv2.cvtColor(astronaut, cv2.COLOR_BGR2BGRA), 64, 64, 64, 64, cv2.BORDER_CONSTANT)
+    opaque = cv2.copyMakeBorder(astronaut, 64, 64, 64, 64, cv2.BORDER_REFLECT)  # the same picture, nothing hidden
+    no_person = np.zeros(framed.shape[:2], np.uint8)
+    rim = np.zeros(framed.shape[:2], bool)
+    rim[64:-64, 64:-64] = True
+    rim[72:-72, 72:-72] = False  # the 8 px inside the picture's edge
+    blurred = background_blur(framed, no_person, 100).astype(np.float32)
+    reference = background_blur(opaque, no_person, 100).astype(np.float32)
+    assert np.abs(blurred[rim].mean() - reference[rim].mean()) <= 3.0  # 47 when they counted as black

@@ -53,6 +53,8 @@ STATUS_WRITE_INTERVAL_S = 1.0
 #: Capture a new frame at least this often even if no video_tick arrived (ticks drive frames normally).
 RECAPTURE_AFTER_S = 0.25
 IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tga);;All files (*.*)"
+#: The status while the source has no frame (size 0x0): nothing to draw, nothing sent to the worker.
+NO_VIDEO = "Waiting for video: the source shows no frame (not started yet, ended or stopped)"
 
 
 class BackgroundBlurFilter:
@@ -226,7 +228,8 @@ class BackgroundBlurFilter:
         """Draw this frame; returns True when the target was drawn unchanged."""
         size = self._target_size()
         if not size[0] or not size[1]:
-            return True  # nothing to draw yet (a media source before its first frame)
+            self.last_problem = NO_VIDEO  # a media source before its first frame or after its end
+            return True
         engine = self._engine()
         if engine is None:
             libobs.obs_source_skip_video_filter(self.source)
@@ -271,10 +274,12 @@ class BackgroundBlurFilter:
     def _state_text(self) -> str:
         if self.engine_problem is not None:
             return f"Video passes through unchanged: {self.engine_problem}"
+        width, height = self.frame_size
+        if not (width and height):
+            return NO_VIDEO  # also once the engine runs: a mask from before the video stopped is not in use
         engine = self.engine
         if engine is None:
-            width, height = self.frame_size
-            return "Waiting for video" if not (width and height) else f"Starting ({width}x{height})"
+            return f"Starting ({width}x{height})"
         if self.last_problem is not None:
             return f"Video passes through unchanged: {self.last_problem}"
         report, info = engine.masks.report(), engine.info()

@@ -88,7 +88,9 @@ class FrameEngine:
 
     def __init__(self, filter_source: int, filter_name: Callable[[], str]) -> None:
         self.filter_source = filter_source
+        self.filter_name = filter_name
         self.masks = MaskLink(filter_name)
+        self._logged_mode_problem: Optional[str] = None
         self.frame_number = 0
         self.mask: Optional[Mask] = None
         self._mask_received = 0.0
@@ -192,6 +194,7 @@ class FrameEngine:
             self.effect.set_vec4("bg_color", red, green, blue, 1.0)
         elif mode == "image":
             problem = self.picture.load(settings.bg_image)
+            self._log_mode_problem(problem)
             if problem is not None:
                 return problem
             scale, offset = self.picture.cover(*size)
@@ -199,6 +202,12 @@ class FrameEngine:
             self.effect.set_vec2("bg_uv_scale", *scale)
             self.effect.set_vec2("bg_uv_offset", *offset)
         return None
+
+    def _log_mode_problem(self, problem: Optional[str]) -> None:
+        """One warning line when the mode cannot be drawn (a missing picture), not one per frame."""
+        if problem is not None and problem != self._logged_mode_problem:
+            libobs.log(libobs.LOG_WARNING, f"filter '{self.filter_name()}': video passes through unchanged: {problem}")
+        self._logged_mode_problem = problem
 
     def _frame(self, frame_number: int) -> Optional[RenderTarget]:
         for frame in self.frames:

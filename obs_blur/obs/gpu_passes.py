@@ -5,8 +5,12 @@ except ``destroy`` methods, which the filter calls inside ``obs_enter_graphics``
 
 Colour handling: every pass works on the stored (sRGB-encoded) values, as the CPU reference does
 (``obs_blur/compositor.py`` computes luma and blends on 8-bit encoded pixels). So textures are bound
-with ``gs_effect_set_texture`` (no sRGB decode) and framebuffer sRGB encoding is off while we draw.
-An 8-bit frame therefore passes through bit-exactly, which is what the pass-through path relies on.
+with ``gs_effect_set_texture`` (no sRGB decode) and framebuffer sRGB encoding is off while we draw
+our own targets. The frame holds what OBS hands its own filters: premultiplied alpha (a straight
+source is premultiplied as it is drawn in). The last draw into OBS's target (composite or unchanged)
+is done as OBS draws a filter's output (``obs_output``): linear values, premultiplied blending. An
+8-bit frame therefore passes through bit-exactly, semi-transparent pixels included, which is what
+the pass-through path relies on.
 
 Cost on a software renderer (llvmpipe, where every texture read is CPU work): per frame exactly one
 full-resolution render of the target and one full-resolution draw (composite or unchanged);
@@ -65,6 +69,21 @@ def stored_values() -> Iterator[None]:
     try:
         yield
     finally:
+        libobs.gs_enable_framebuffer_srgb(previous)
+
+
+@contextlib.contextmanager
+def obs_output() -> Iterator[None]:
+    """Hand OBS what its own filters draw: linear values (framebuffer sRGB encoding on) and premultiplied
+    blending (ONE, INVSRCALPHA). Semi-transparent pixels then blend as they do without the filter."""
+    previous = libobs.gs_framebuffer_srgb_enabled()
+    libobs.gs_enable_framebuffer_srgb(True)
+    libobs.gs_blend_state_push()
+    libobs.gs_blend_function(libobs.GS_BLEND_ONE, libobs.GS_BLEND_INVSRCALPHA)
+    try:
+        yield
+    finally:
+        libobs.gs_blend_state_pop()
         libobs.gs_enable_framebuffer_srgb(previous)
 
 
@@ -149,7 +168,7 @@ class BackgroundPicture:
     def __init__(self) -> None:
         self.pointer = 0
         self.size = (0, 0)
-        self.path = ""
+        self.path: Optional[str] = None  # None: nothing tried yet (an empty path is a problem too)
         self.problem: Optional[str] = None
 
     def load(self, path: str) -> Optional[str]:
@@ -179,7 +198,7 @@ class BackgroundPicture:
     def destroy(self) -> None:
         if self.pointer:
             libobs.gs_texture_destroy(self.pointer)
-        self.pointer, self.size, self.path, self.problem = 0, (0, 0), "", None
+        self.pointer, self.size, self.path, self.problem = 0, (0, 0), None, None
 
 
 class BlurEffect:
@@ -235,6 +254,11 @@ def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[i
     draws_itself = bool(flags & (libobs.OBS_SOURCE_ASYNC | libobs.OBS_SOURCE_CUSTOM_DRAW)) or source != parent
     width, height = size
     with overwriting(), target.drawing(width, height, clear=True):
+        # As obs_source_process_filter_begin: a straight-alpha source is premultiplied on the way in
+        # (premultiplied ones, such as image sources, set their own blending).
+        libobs.gs_blend_function_separate(
+            libobs.GS_BLEND_SRCALPHA, libobs.GS_BLEND_INVSRCALPHA, libobs.GS_BLEND_ONE, libobs.GS_BLEND_INVSRCALPHA
+        )
         if draws_itself:
             libobs.obs_source_video_render(source)
         else:
@@ -244,11 +268,12 @@ def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[i
 
 
 def draw_unchanged(texture: int, size: tuple[int, int]) -> None:
-    """Draw ``texture`` as it is into the caller's target (the pass-through), with the caller's blending."""
+    """Draw ``texture`` as it is into the caller's target (the pass-through), as OBS draws a filter's
+    input: decoded from sRGB, encoded again on the way out (8-bit values survive exactly), premultiplied."""
     default_effect = libobs.obs_get_base_effect(libobs.OBS_EFFECT_DEFAULT)
     image = libobs.gs_effect_get_param_by_name(default_effect, b"image")
-    with stored_values():
-        libobs.gs_effect_set_texture(image, texture)
+    with obs_output():
+        libobs.gs_effect_set_texture_srgb(image, texture)
         while libobs.gs_effect_loop(default_effect, b"Draw"):
             libobs.gs_draw_sprite(texture, 0, size[0], size[1])
 
@@ -314,11 +339,11 @@ def blurred_background(
 
 
 def composite(effect: BlurEffect, technique: bytes, source: int, coefficients: int, size: tuple[int, int]) -> None:
-    """The final full-resolution pass into the caller's target, with the caller's blending.
+    """The final full-resolution pass into the caller's target (see ``obs_output``).
 
     Mode-specific inputs (blurred background, colour, picture) are set on ``effect`` beforehand.
     """
-    with stored_values():
+    with obs_output():
         effect.set_texture("image", source)
         effect.set_texture("coeffs", coefficients)
         effect.set_float("enabled_alpha", 1.0)

@@ -130,6 +130,9 @@ class ObsSettings:
     script_loads: int = 1  # 2 loads the script twice: the same path as "Reload Scripts" re-running script_load
     extra_scripts: tuple[Path, ...] = ()  # more scripts the collection loads after ours (test helpers)
     environment: Mapping[str, str] = field(default_factory=dict)  # extra variables for OBS (e.g. OBS_BLUR_STATS)
+    # Extra entries for the collection's "sources" list, in OBS's own format ("filters" included), each
+    # shown in the scene: what a hand-edited collection holds before OBS starts.
+    sources: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,11 +171,13 @@ def scene_collection(
     height: int,
     script: Path,
     script_loads: int = 1,
+    sources: tuple[Mapping[str, Any], ...] = (),
     extra_scripts: tuple[Path, ...] = (),
 ) -> dict[str, Any]:
     """A collection with one scene over a dark background colour, loading our script ``script_loads`` times.
 
-    Sources that no scene references are destroyed right after load, so tests add theirs to the scene.
+    ``sources`` are added to the scene above the background. Sources that no scene references are
+    destroyed right after load, so tests add theirs to the scene.
     """
     background = {
         "id": "color_source",
@@ -181,18 +186,20 @@ def scene_collection(
         "settings": {"color": 4282400832, "width": width, "height": height},
     }
     scripts = [script] * script_loads + list(extra_scripts)
+    names = ["Background", *(source["name"] for source in sources)]
+    items = [_scene_item(source_name, item_id) for item_id, source_name in enumerate(names, 1)]
     scene = {
         "id": "scene",
         "versioned_id": "scene",
         "name": SCENE,
-        "settings": {"id_counter": 1, "custom_size": False, "items": [_scene_item("Background", 1)]},
+        "settings": {"id_counter": 1 + len(sources), "custom_size": False, "items": items},
     }
     return {
         "name": name,
         "current_scene": SCENE,
         "current_program_scene": SCENE,
         "scene_order": [{"name": SCENE}],
-        "sources": [scene, background],
+        "sources": [scene, background, *sources],
         "groups": [],
         "transitions": [],
         "current_transition": "Fade",
@@ -355,7 +362,7 @@ class HeadlessObs:
                 name=NAME, width=s.width, height=s.height, fps=s.fps, recordings=self.run_dir / "recordings"
             )
         )
-        collection = scene_collection(NAME, s.width, s.height, s.script, s.script_loads, s.extra_scripts)
+        collection = scene_collection(NAME, s.width, s.height, s.script, s.script_loads, s.sources, s.extra_scripts)
         (scenes_dir / f"{NAME}.json").write_text(json.dumps(collection, indent=2))
 
     def _environment(self, display: str) -> dict[str, str]:
