@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import numpy as np
+
 from obs_blur.compositor import blur_work_plan
 from obs_blur.errors import ObsBlurError
 from obs_blur.manifest import load_manifest
@@ -91,6 +93,7 @@ class FrameEngine:
         self.filter_name = filter_name
         self.masks = MaskLink(filter_name)
         self._logged_mode_problem: Optional[str] = None
+        self.transparent = False  # the last frame read back had alpha below 1 (see gpu_passes.composite)
         self.frame_number = 0
         self.mask: Optional[Mask] = None
         self._mask_received = 0.0
@@ -112,13 +115,13 @@ class FrameEngine:
         self._size_ring(ALIGN_RING if settings.align_video else 1)
         frame = self.frames[self.frame_number % len(self.frames)]
         frame.frame_number = -1  # invalid until drawn: a failure below must not leave a stale number
-        render_filter_target(self.filter_source, frame, size)
+        render_filter_target(self.filter_source, frame, size, self.transparent)
         frame.frame_number = self.frame_number
         if self.masks.ready and frame.texture is not None:
             capture_size, technique = self._capture_plan(settings.model, size)
             captured = downsample(self.effect, technique, frame.texture, size, self.capture, capture_size)
             self.readback.stage(captured, capture_size, self.frame_number)
-        mask = self.masks.exchange(lambda: self.readback.read_newest_before(self.frame_number))
+        mask = self.masks.exchange(self._read_capture)
         if mask is not None:
             self.coefficients.upload(mask.coefficients)
             self.mask, self._mask_received = mask, time.monotonic()
@@ -140,7 +143,7 @@ class FrameEngine:
             problem = self._prepare_mode(settings, size, shown)
             if problem is None:
                 technique = COMPOSITE_TECHNIQUES[settings.mode]
-                composite(self.effect, technique, shown.texture, self.coefficients.pointer, size)  # type: ignore[arg-type]
+                composite(self.effect, technique, shown.texture, self.coefficients.pointer, size, self.transparent)  # type: ignore[arg-type]
                 self._shown = shown.frame_number
                 return None
         draw_unchanged(current.texture, size)
@@ -202,6 +205,17 @@ class FrameEngine:
             self.effect.set_vec2("bg_uv_scale", *scale)
             self.effect.set_vec2("bg_uv_offset", *offset)
         return None
+
+    def _read_capture(self) -> Optional[tuple[int, np.ndarray]]:
+        """The newest staged capture frame for the worker; notes whether the video has transparency.
+
+        The capture is small (about 256x144), so the check costs microseconds, and it spares an opaque
+        video (a camera) the alpha handling that only transparent ones need (``render_filter_target``).
+        """
+        frame = self.readback.read_newest_before(self.frame_number)
+        if frame is not None:
+            self.transparent = bool((frame[1][..., 3] < 255).any())
+        return frame
 
     def _log_mode_problem(self, problem: Optional[str]) -> None:
         """One warning line when the mode cannot be drawn (a missing picture), not one per frame."""

@@ -10,7 +10,9 @@ our own targets. The frame holds what OBS hands its own filters: premultiplied a
 source is premultiplied as it is drawn in). The last draw into OBS's target (composite or unchanged)
 is done as OBS draws a filter's output (``obs_output``): linear values, premultiplied blending. An
 8-bit frame therefore passes through bit-exactly, semi-transparent pixels included, which is what
-the pass-through path relies on.
+the pass-through path relies on. For an opaque video (the frame engine checks the alpha of each
+capture it reads back) the composites skip the premultiplying and the linear conversion, which
+change nothing where alpha is 1 and cost llvmpipe time on every pixel.
 
 Cost on a software renderer (llvmpipe, where every texture read is CPU work): per frame exactly one
 full-resolution render of the target and one full-resolution draw (composite or unchanged);
@@ -31,7 +33,7 @@ from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
 
-#: Composite technique of each mode.
+#: Composite technique of each mode; its "Linear" twin hands OBS linear values (see ``composite``).
 COMPOSITE_TECHNIQUES = {
     "blur": b"CompositeBlur",
     "color": b"CompositeColor",
@@ -73,11 +75,14 @@ def stored_values() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def obs_output() -> Iterator[None]:
+def obs_output(linear: bool = True) -> Iterator[None]:
     """Hand OBS what its own filters draw: linear values (framebuffer sRGB encoding on) and premultiplied
-    blending (ONE, INVSRCALPHA). Semi-transparent pixels then blend as they do without the filter."""
+    blending (ONE, INVSRCALPHA). Semi-transparent pixels then blend as they do without the filter.
+
+    ``linear`` False keeps stored values (encoding off): the same result where alpha is 0 or 1, cheaper.
+    """
     previous = libobs.gs_framebuffer_srgb_enabled()
-    libobs.gs_enable_framebuffer_srgb(True)
+    libobs.gs_enable_framebuffer_srgb(linear)
     libobs.gs_blend_state_push()
     libobs.gs_blend_function(libobs.GS_BLEND_ONE, libobs.GS_BLEND_INVSRCALPHA)
     try:
@@ -241,12 +246,16 @@ class BlurEffect:
             self.pointer = 0
 
 
-def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[int, int]) -> None:
+def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[int, int], transparent: bool) -> None:
     """Draw what the filter receives (its source, or the filter before it) into ``target``.
 
     A synchronous source draws only inside an active effect: ``obs_source_video_render`` alone
     leaves the texture empty (REPORT.md), so it is wrapped in the default effect's Draw technique as
     libobs's own obs_source_default_render does. Async sources and other filters draw themselves.
+
+    ``transparent`` (the last frame had alpha below 1): premultiply a straight-alpha source on the
+    way in, as obs_source_process_filter_begin does, so the frame holds what OBS hands filters. An
+    opaque frame is the same either way, and blending costs llvmpipe a read of every pixel.
     """
     source = libobs.obs_filter_get_target(filter_source)
     parent = libobs.obs_filter_get_parent(filter_source)
@@ -254,11 +263,10 @@ def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[i
     draws_itself = bool(flags & (libobs.OBS_SOURCE_ASYNC | libobs.OBS_SOURCE_CUSTOM_DRAW)) or source != parent
     width, height = size
     with overwriting(), target.drawing(width, height, clear=True):
-        # As obs_source_process_filter_begin: a straight-alpha source is premultiplied on the way in
-        # (premultiplied ones, such as image sources, set their own blending).
-        libobs.gs_blend_function_separate(
-            libobs.GS_BLEND_SRCALPHA, libobs.GS_BLEND_INVSRCALPHA, libobs.GS_BLEND_ONE, libobs.GS_BLEND_INVSRCALPHA
-        )
+        if transparent:  # premultiplied sources (image sources) set their own blending and stay as they are
+            libobs.gs_blend_function_separate(
+                libobs.GS_BLEND_SRCALPHA, libobs.GS_BLEND_INVSRCALPHA, libobs.GS_BLEND_ONE, libobs.GS_BLEND_INVSRCALPHA
+            )
         if draws_itself:
             libobs.obs_source_video_render(source)
         else:
@@ -338,13 +346,16 @@ def blurred_background(
     return texture
 
 
-def composite(effect: BlurEffect, technique: bytes, source: int, coefficients: int, size: tuple[int, int]) -> None:
-    """The final full-resolution pass into the caller's target (see ``obs_output``).
+def composite(
+    effect: BlurEffect, technique: bytes, source: int, coefficients: int, size: tuple[int, int], transparent: bool
+) -> None:
+    """The final full-resolution pass into the caller's target (see ``obs_output``); ``transparent``: the
+    frame has alpha below 1, where half-transparent pixels only blend right in linear light.
 
     Mode-specific inputs (blurred background, colour, picture) are set on ``effect`` beforehand.
     """
-    with obs_output():
+    with obs_output(linear=transparent):
         effect.set_texture("image", source)
         effect.set_texture("coeffs", coefficients)
         effect.set_float("enabled_alpha", 1.0)
-        effect.draw(technique, size[0], size[1])
+        effect.draw(technique + b"Linear" if transparent else technique, size[0], size[1])
