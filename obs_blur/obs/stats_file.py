@@ -7,7 +7,7 @@ the same folder, then a rename), as::
     {"time": <unix seconds>,
      "filters": {"<filter name>": {
          "render_ms": [video_render durations in ms since the last write (time.perf_counter around
-                       the whole callback)],
+                       the whole callback; the newest MAX_KEPT_RENDER_TIMES)],
          "mask_age_frames": <int or null>, "masks_per_s": <float>, "mask_ms": <float or null>,
          "provider": "<str>", "model": "<str>", "status": "<str>",
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
@@ -24,11 +24,15 @@ import json
 import os
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Optional
 
 STATS_ENVIRONMENT_VARIABLE = "OBS_BLUR_STATS"
 WRITE_INTERVAL_MS = 500
+#: Render times kept until the next write takes them (at 30 fps a write takes about 15). Without a
+#: stats file nobody takes them: the oldest go, or they would grow by one per frame while OBS runs.
+MAX_KEPT_RENDER_TIMES = 1000
 
 
 def stats_path() -> Optional[Path]:
@@ -42,7 +46,7 @@ class RenderStats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._render_ms: list[float] = []
+        self._render_ms: deque[float] = deque(maxlen=MAX_KEPT_RENDER_TIMES)
         self.frames = 0
         self.passthrough_frames = 0
 
@@ -53,9 +57,10 @@ class RenderStats:
             self.passthrough_frames += passed_through
 
     def take_render_ms(self) -> list[float]:
-        """The durations recorded since the previous call."""
+        """The durations recorded since the previous call (the newest ``MAX_KEPT_RENDER_TIMES`` of them)."""
         with self._lock:
-            taken, self._render_ms = self._render_ms, []
+            taken = list(self._render_ms)
+            self._render_ms.clear()
         return taken
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from obs_blur.obs.stats_file import RenderStats, collect, stats_path, unique_key, write_atomically
+from obs_blur.obs.stats_file import (
+    MAX_KEPT_RENDER_TIMES,
+    RenderStats,
+    collect,
+    stats_path,
+    unique_key,
+    write_atomically,
+)
 
 
 class FakeFilter:
@@ -26,6 +33,16 @@ def test_render_stats_drain_times_and_keep_counts() -> None:
     assert stats.take_render_ms() == [2.0, 3.0]
     assert stats.take_render_ms() == []
     assert (stats.frames, stats.passthrough_frames) == (2, 1)
+
+
+def test_render_times_stay_bounded_when_nobody_takes_them() -> None:
+    """Without a stats file (every user's OBS) nothing drains the times: a long stream must not grow them."""
+    stats = RenderStats()
+    for frame in range(3 * MAX_KEPT_RENDER_TIMES):
+        stats.add(float(frame), passed_through=False)
+    taken = stats.take_render_ms()
+    assert taken == [float(frame) for frame in range(2 * MAX_KEPT_RENDER_TIMES, 3 * MAX_KEPT_RENDER_TIMES)]
+    assert stats.frames == 3 * MAX_KEPT_RENDER_TIMES
 
 
 def test_duplicate_filter_names_are_told_apart_by_source() -> None:
