@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Does the Background Blur filter leak over a long stream? Memory, files, threads and processes over time.
 
-    python tools/soak.py [--minutes 30 | --frames N] [--warmup 60] [--interval 60] [--core-frames 54000]
-                         [--model NAME] [--skip-obs] [--skip-core] [--json FILE]
+    python tools/soak.py [--minutes 30 | --frames N] [--warmup 60] [--interval 60] [--control]
+                         [--core-frames 54000] [--model NAME] [--skip-obs] [--skip-core] [--json FILE]
 
 Two soaks, each printing a table of samples and a summary; run without options it is the full form,
 30 minutes of 720p30 (54000 frames) through one filter:
@@ -12,9 +12,14 @@ Two soaks, each printing a table of samples and a summary; run without options i
   filter, default settings. OBS renders in real time, so 54000 frames take the full 30 minutes on
   a machine that keeps up; where the canvas lags (llvmpipe on few cores) OBS skips frames, the
   table shows the frames the filter really drew, and ``--frames 54000`` runs until it drew them.
-  After ``--warmup`` seconds (model loaded, caches filled) a sample every ``--interval`` seconds:
-  OBS's RSS, open file descriptors and threads, the worker's RSS and descriptors, the number of
-  worker processes, the frames the filter drew (stats file) and how many it passed through. At the
+  OBS runs as users run it, without the script's stats file (``OBS_BLUR_STATS``). From the first
+  mask on, after ``--warmup`` seconds (caches filled) a sample every ``--interval`` seconds: OBS's
+  RSS, open file descriptors and threads, the worker's RSS and descriptors, the number of worker
+  processes, the frames OBS rendered (obs-websocket GetStats: rendered minus lagged, one filter
+  draw each) and whether the filter's status says "Mask in use". OBS's own RSS grows too (measured
+  on Debian's OBS 29 with llvmpipe: about 8 MB in the first 10 to 20 minutes, with or without the
+  filter); ``--control`` runs a second OBS beside it, the same but without the filter, whose RSS
+  is sampled at the same moments, so that growth can be told apart from the filter's. At the
   end OBS is closed as a user would and the leak count it logs (``Number of memory leaks``: its own
   allocator's live allocations, textures and effects included) is compared with OBS alone: headless
   OBS 29 reports leaks without any script (see tests/obs/leak_checks.py), so a second, bare OBS is
@@ -32,6 +37,7 @@ no descriptor or thread growth is what tests/obs/test_soak.py demands of its sho
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -53,9 +59,9 @@ from obs_blur.manifest import load_manifest
 from obs_blur.segmenters import capture_size_for
 from obs_blur.worker_client import MaskWorkerClient
 from tests.obs.conftest import pydeps_for_tests
-from tests.obs.filter_checks import STATS_FILE_NAME, filter_stats, wait_until, worker_pids
+from tests.obs.filter_checks import wait_until, worker_pids
 from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
-from tests.obs.leak_checks import reported_leaks, sample, still_present
+from tests.obs.leak_checks import reported_leaks, rss_mb, sample, still_present
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
 SOURCE = "Photo"
@@ -70,14 +76,15 @@ class Sample:
     """One row of a soak's table; ``None`` where the soak has no such number."""
 
     seconds: float
-    frames: int  # frames through the filter (OBS: its video_render calls; core: frames segmented)
+    frames: int  # frames through the filter (OBS: frames rendered since the first mask; core: frames segmented)
     rss_mb: float  # OBS, or this process in the core soak
     fds: int
     threads: int
     workers: int
     worker_rss_mb: Optional[float]
     worker_fds: Optional[int]
-    passthrough_frames: Optional[int] = None
+    mask_in_use: Optional[bool] = None  # OBS: the filter's status says "Mask in use"
+    control_rss_mb: Optional[float] = None  # OBS --control: the same OBS without the filter
 
 
 @dataclass
@@ -114,47 +121,64 @@ def obs_soak(
     interval_s: float,
     work: Path,
     until_frames: Optional[int] = None,
+    control: bool = False,
     echo: Callable[[str], None] = print,
 ) -> SoakResult:
     """One filter in a real OBS for ``seconds`` after ``warmup_s``; a sample every ``interval_s``.
 
     ``until_frames``: run until the filter drew that many frames after the warm-up instead.
+    ``control``: sample the RSS of a second OBS, the same without the filter, too.
     """
     photo = work / "photo-720p.png"
     cv2.imwrite(str(photo), photo_covering(WIDTH, HEIGHT))
-    settings = ObsSettings(
-        width=WIDTH,
-        height=HEIGHT,
-        fps=FPS,
-        pydeps=pydeps_for_tests(),
-        environment={"OBS_BLUR_STATS": str(work / "obs" / STATS_FILE_NAME)},
-    )
+    no_stats_file = {"OBS_BLUR_STATS": ""}  # as users run it: the render times are never taken
+    settings = ObsSettings(width=WIDTH, height=HEIGHT, fps=FPS, pydeps=pydeps_for_tests(), environment=no_stats_file)
     result = SoakResult("OBS")
-    run = HeadlessObs(work / "obs", settings).start()
-    try:
-        run.add_image_source(SOURCE, photo)
-        run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, {})
-        in_use = lambda: filter_stats(run, SOURCE, FILTER).get("mask_age_frames") is not None  # noqa: E731
-        wait_until(in_use, "the first mask", FIRST_MASK_TIMEOUT_S)
-        started = time.monotonic()
-        length = f"{until_frames} frames" if until_frames is not None else f"{seconds:g} s"
-        echo(f"OBS soak: first mask in use; warm-up {warmup_s:g} s, then {length}")
-        result.samples.append(_obs_sample(run, result, started))
-        _sleep_until(started + warmup_s)
-        result.warm = len(result.samples)
-        while True:
-            result.samples.append(_obs_sample(run, result, started))
-            echo(table_row(result.samples[-1]))
-            if _obs_soak_done(result, warmup_s + seconds, until_frames):
-                break
-            _sleep_until(started + warmup_s + len(result.samples[result.warm :]) * interval_s)
-        result.python_errors = run.python_errors()
-    finally:
-        run.stop()
+    with contextlib.ExitStack() as stack:
+        twin = _started(stack, HeadlessObs(work / "obs-control", settings)) if control else None
+        if twin is not None:
+            twin.add_image_source(SOURCE, photo)
+        run = _started(stack, HeadlessObs(work / "obs", settings))
+        _soak_in(run, twin, result, photo, (seconds, warmup_s, interval_s, until_frames), echo)
     result.leaks = reported_leaks(run.log_text())
     result.leftover_workers = still_present(result.worker_pids)  # running, or a zombie nobody reaped
     result.leaks_of_obs_alone = obs_alone_leaks(work / "obs-alone")
     return result
+
+
+def _started(stack: contextlib.ExitStack, run: HeadlessObs) -> HeadlessObs:
+    """``run`` started; closed (as a user would) when ``stack`` closes."""
+    run.start()
+    stack.callback(run.stop)
+    return run
+
+
+def _soak_in(
+    run: HeadlessObs,
+    twin: Optional[HeadlessObs],
+    result: SoakResult,
+    photo: Path,
+    plan: tuple[float, float, float, Optional[int]],
+    echo: Callable[[str], None],
+) -> None:
+    """The samples of ``obs_soak`` (``plan``: seconds, warm-up, interval, frames); OBS is closed after."""
+    seconds, warmup_s, interval_s, until_frames = plan
+    run.add_image_source(SOURCE, photo)
+    run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, {})
+    wait_until(lambda: _mask_in_use(run), "the first mask", FIRST_MASK_TIMEOUT_S)
+    started, first_frame = time.monotonic(), _frames_rendered(run)
+    length = f"{until_frames} frames" if until_frames is not None else f"{seconds:g} s"
+    echo(f"OBS soak: first mask in use; warm-up {warmup_s:g} s, then {length}")
+    result.samples.append(_obs_sample(run, twin, result, started, first_frame))
+    _sleep_until(started + warmup_s)
+    result.warm = len(result.samples)
+    while True:
+        result.samples.append(_obs_sample(run, twin, result, started, first_frame))
+        echo(table_row(result.samples[-1]))
+        if _obs_soak_done(result, warmup_s + seconds, until_frames):
+            break
+        _sleep_until(started + warmup_s + len(result.samples[result.warm :]) * interval_s)
+    result.python_errors = run.python_errors()
 
 
 def _obs_soak_done(result: SoakResult, seconds: float, until_frames: Optional[int]) -> bool:
@@ -164,7 +188,20 @@ def _obs_soak_done(result: SoakResult, seconds: float, until_frames: Optional[in
     return latest.seconds >= seconds - 0.5
 
 
-def _obs_sample(run: HeadlessObs, result: SoakResult, started: float) -> Sample:
+def _mask_in_use(run: HeadlessObs) -> bool:
+    """The status the filter copies into its settings (at most once a second) says it composites."""
+    return str(run.filter_settings(SOURCE, FILTER).get("status", "")).startswith("Mask in use")
+
+
+def _frames_rendered(run: HeadlessObs) -> int:
+    """Frames OBS rendered so far (GetStats: total minus lagged); the filter draws once in each."""
+    stats = run.client.get_stats()
+    return int(stats.render_total_frames - stats.render_skipped_frames)
+
+
+def _obs_sample(
+    run: HeadlessObs, twin: Optional[HeadlessObs], result: SoakResult, started: float, first_frame: int
+) -> Sample:
     assert run.pid is not None
     workers = worker_pids(run)
     for pid in workers:
@@ -172,17 +209,17 @@ def _obs_sample(run: HeadlessObs, result: SoakResult, started: float) -> Sample:
             result.worker_pids.append(pid)
     obs = sample(run.pid)
     worker = sample(workers[0]) if len(workers) == 1 else None
-    entry = filter_stats(run, SOURCE, FILTER)
     return Sample(
         seconds=round(time.monotonic() - started, 1),
-        frames=int(entry.get("frames", 0)),
+        frames=_frames_rendered(run) - first_frame,
         rss_mb=obs.rss_mb,
         fds=obs.fds,
         threads=obs.threads,
         workers=len(workers),
         worker_rss_mb=worker.rss_mb if worker else None,
         worker_fds=worker.fds if worker else None,
-        passthrough_frames=int(entry.get("passthrough_frames", 0)),
+        mask_in_use=_mask_in_use(run),
+        control_rss_mb=rss_mb(twin.pid) if twin is not None and twin.pid is not None else None,
     )
 
 
@@ -263,7 +300,18 @@ def _core_sample(client: MaskWorkerClient, frames: int, started: float) -> Sampl
 
 
 # --- output ---------------------------------------------------------------------------------------
-TABLE_HEADER = ("s", "frames", "RSS MB", "fds", "threads", "workers", "worker RSS MB", "worker fds", "pass-through")
+TABLE_HEADER = (
+    "s",
+    "frames",
+    "RSS MB",
+    "fds",
+    "threads",
+    "workers",
+    "worker RSS MB",
+    "worker fds",
+    "mask in use",
+    "RSS MB without the filter",
+)
 
 
 def _cell(value: Any, form: str = "{}") -> str:
@@ -280,7 +328,8 @@ def table_row(row: Sample) -> str:
         str(row.workers),
         _cell(row.worker_rss_mb, "{:.1f}"),
         _cell(row.worker_fds),
-        _cell(row.passthrough_frames),
+        _cell(None if row.mask_in_use is None else ("yes" if row.mask_in_use else "NO")),
+        _cell(row.control_rss_mb, "{:.1f}"),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -299,6 +348,8 @@ def summary(result: SoakResult) -> list[str]:
         f"- {result.name}: worker processes seen {len(result.worker_pids)} (restarts "
         f"{max(0, len(result.worker_pids) - 1)}), left running after the end: {len(result.leftover_workers)}",
     ]
+    if result.growth("control_rss_mb") is not None:
+        lines.append(f"- {result.name}: the same OBS without the filter: RSS {result.growth('control_rss_mb'):+.1f} MB")
     if result.name == "OBS":
         lines.append(
             f"- OBS: leaks reported at exit {_cell(result.leaks)}, by OBS alone {_cell(result.leaks_of_obs_alone)}; "
@@ -322,6 +373,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--frames", type=int, help="OBS soak: run until the filter drew this many frames (instead of --minutes)"
     )
+    parser.add_argument("--control", action="store_true", help="OBS soak: sample an OBS without the filter too")
     parser.add_argument("--core-frames", type=int, default=FPS * 60 * 30, help="core soak: frames (54000 = 30 min)")
     parser.add_argument("--model", help="core soak: model name (default: the manifest's default)")
     parser.add_argument("--skip-obs", action="store_true", help="run the core soak only")
@@ -338,7 +390,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     results = []
     if not args.skip_obs:
         with tempfile.TemporaryDirectory(prefix="obs-blur-soak-") as work:
-            results.append(obs_soak(args.minutes * 60, args.warmup, args.interval, Path(work), args.frames))
+            plan = (args.minutes * 60, args.warmup, args.interval)
+            results.append(obs_soak(*plan, Path(work), until_frames=args.frames, control=args.control))
         print("\n".join(report(results[-1])), flush=True)
     if not args.skip_core:
         warmup = min(1000, args.core_frames // 10)

