@@ -190,6 +190,8 @@ def script_unload() -> None:
         return
     _stop_frontend()
     filters = _live_filters()
+    for instance in filters:  # all workers wind down at once, then each is waited for
+        getattr(instance, "request_worker_stop", lambda: None)()
     for instance in filters:
         getattr(instance, "suspend_worker", lambda: None)()
     libobs.log(

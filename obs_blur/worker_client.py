@@ -571,13 +571,23 @@ class MaskWorkerClient:
         elif self._is_hung():
             self._lose_worker(f"worker stopped responding (no mask for {self.hang_timeout_s:g} s)")
 
-    def stop(self) -> None:
-        """Quit the worker (kill it after 1 s), reap every child, and free the shared memory."""
+    def request_stop(self) -> None:
+        """Ask the worker to quit, without waiting: several workers then wind down at the same time.
+
+        A worker needs about a quarter of a second to exit (its interpreter and onnxruntime tear
+        down); ``stop`` afterwards only waits for what is left of that.
+        """
         self._restart_at = None
         process = self._process
         if process is not None:
             self._send({"cmd": "quit"}, droppable=True)
             self._close_pipes(process)  # end of input: the worker exits even if "quit" did not fit
+
+    def stop(self) -> None:
+        """Quit the worker (kill it after 1 s), reap every child, and free the shared memory."""
+        self.request_stop()
+        process = self._process
+        if process is not None:
             self._process = None
             try:
                 process.wait(timeout=STOP_GRACE_S)

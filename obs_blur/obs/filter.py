@@ -177,6 +177,13 @@ class BackgroundBlurFilter:
         return True
 
     # --- script lifetime (called for every live instance by the script) ---------------------------
+    def request_worker_stop(self) -> None:
+        """Script unloading: ask the worker to quit now; ``suspend_worker`` then waits for it."""
+        self._suspended = True
+        engine = self.engine
+        if engine is not None:
+            engine.masks.request_stop()
+
     def suspend_worker(self) -> None:
         """Script unloaded (OBS exits or "Reload Scripts"): stop the worker and start no new one."""
         self._suspended = True

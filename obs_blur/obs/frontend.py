@@ -70,6 +70,7 @@ class ToggleHotkey:
         self._frontend = frontend
         self._on_press = on_press
         self.hotkey_id: Optional[int] = None
+        self._callback: Optional[Callable[[bool], None]] = None  # obspython unregisters by this function
 
     def register(self, script_settings: Any) -> None:
         """Register with libobs and restore the bindings saved by ``save``.
@@ -82,6 +83,7 @@ class ToggleHotkey:
         def pressed(is_pressed: bool) -> None:
             self._pressed(is_pressed)
 
+        self._callback = pressed
         self.hotkey_id = frontend.obs_hotkey_register_frontend(HOTKEY_NAME, HOTKEY_DESCRIPTION, pressed)
         if self.hotkey_id is None:
             libobs.log(libobs.LOG_WARNING, f"hotkey '{HOTKEY_DESCRIPTION}' could not be registered")
@@ -99,9 +101,10 @@ class ToggleHotkey:
         frontend.obs_data_array_release(bindings)
 
     def unregister(self) -> None:
-        if self.hotkey_id is not None:
-            self._frontend.obs_hotkey_unregister(self.hotkey_id)
-            self.hotkey_id = None
+        """obspython's ``obs_hotkey_unregister`` takes the registered Python function, not the hotkey id."""
+        if self._callback is not None:
+            self._frontend.obs_hotkey_unregister(self._callback)
+        self.hotkey_id = self._callback = None
 
     def _pressed(self, pressed: bool) -> None:
         """obspython calls this on the hotkey thread for press and release; act on the press only."""

@@ -162,6 +162,13 @@ class MaskLink:
             self._suspended = True
             self._stop_client()
 
+    def request_stop(self) -> None:
+        """Ask the worker to quit without waiting (``suspend`` or ``stop`` then waits): see ``suspend_all``."""
+        with self._lock:
+            self._suspended = True
+            if self._client is not None:
+                self._client.request_stop()
+
     def suspend(self) -> None:
         """Stop the worker until ``resume`` (script unloaded: no new processes while OBS shuts down)."""
         self.stop()

@@ -56,8 +56,9 @@ class FakeFrontend:
     def obs_data_array_release(self, bindings: Any) -> None:
         pass
 
-    def obs_hotkey_unregister(self, hotkey_id: int) -> None:
-        self.calls.append(f"unregister {hotkey_id}")
+    def obs_hotkey_unregister(self, callback: Any) -> None:
+        """Like obspython: by the registered function (an id or another function is silently ignored)."""
+        self.calls.append("unregister" if callback is self.callback else f"unregister ignored {callback!r}")
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +99,7 @@ def test_hotkey_registers_a_plain_function_and_keeps_its_bindings() -> None:
 
     assert presses == [True]
     assert settings[HOTKEY_SETTING] == ["ctrl+b"]
-    assert frontend.calls == ["load 7 ['saved']", "unregister 7"]
+    assert frontend.calls == ["load 7 ['saved']", "unregister"]
 
 
 @pytest.mark.parametrize(
