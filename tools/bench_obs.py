@@ -483,7 +483,7 @@ TABLE_HEADER = (
 )
 
 
-def _or_dash(value: Any, form: str = "{}") -> str:
+def or_dash(value: Any, form: str = "{}") -> str:
     return DASH if value is None else form.format(value)
 
 
@@ -500,8 +500,8 @@ def table_row(result: CaseResult) -> str:
         f"{result.obs_cpu_percent:.0f}",
         f"{result.obs_cpu_usage_percent:.0f}",
         f"{result.worker_cpu_percent:.0f}",
-        _or_dash(result.mask_age_frames, "{:g}"),
-        _or_dash(result.masks_per_s, "{:.1f}"),
+        or_dash(result.mask_age_frames, "{:g}"),
+        or_dash(result.masks_per_s, "{:.1f}"),
     ]
     return "| " + " | ".join(cells) + " |"
 

@@ -45,7 +45,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -53,7 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_obs import code_version, cpu_model, photo_covering
+from bench_obs import code_version, cpu_model, or_dash, photo_covering
 
 from obs_blur.manifest import load_manifest
 from obs_blur.segmenters import capture_size_for
@@ -68,7 +68,6 @@ SOURCE = "Photo"
 FILTER = "Background Blur"
 FIRST_MASK_TIMEOUT_S = 120.0
 WORKER_TIMEOUT_S = 120.0  # model load, and any single mask: a stuck worker ends the soak with a message
-DASH = "\N{EN DASH}"
 
 
 @dataclass
@@ -314,10 +313,6 @@ TABLE_HEADER = (
 )
 
 
-def _cell(value: Any, form: str = "{}") -> str:
-    return DASH if value is None else form.format(value)
-
-
 def table_row(row: Sample) -> str:
     cells = [
         f"{row.seconds:.0f}",
@@ -326,10 +321,10 @@ def table_row(row: Sample) -> str:
         str(row.fds),
         str(row.threads),
         str(row.workers),
-        _cell(row.worker_rss_mb, "{:.1f}"),
-        _cell(row.worker_fds),
-        _cell(None if row.mask_in_use is None else ("yes" if row.mask_in_use else "NO")),
-        _cell(row.control_rss_mb, "{:.1f}"),
+        or_dash(row.worker_rss_mb, "{:.1f}"),
+        or_dash(row.worker_fds),
+        or_dash(None if row.mask_in_use is None else ("yes" if row.mask_in_use else "NO")),
+        or_dash(row.control_rss_mb, "{:.1f}"),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -342,9 +337,9 @@ def summary(result: SoakResult) -> list[str]:
     lines = [
         f"- {result.name}: {result.frames} frames in {result.seconds:.0f} s ({rate:.1f} frames/s after the "
         f"warm-up); growth from {first.seconds:.0f} s ({first.frames} frames) to the end: "
-        f"RSS {result.growth('rss_mb'):+.1f} MB, worker RSS {_cell(result.growth('worker_rss_mb'), '{:+.1f}')} MB, "
+        f"RSS {result.growth('rss_mb'):+.1f} MB, worker RSS {or_dash(result.growth('worker_rss_mb'), '{:+.1f}')} MB, "
         f"fds {result.growth('fds'):+.0f}, threads {result.growth('threads'):+.0f}, "
-        f"worker fds {_cell(result.growth('worker_fds'), '{:+.0f}')}",
+        f"worker fds {or_dash(result.growth('worker_fds'), '{:+.0f}')}",
         f"- {result.name}: worker processes seen {len(result.worker_pids)} (restarts "
         f"{max(0, len(result.worker_pids) - 1)}), left running after the end: {len(result.leftover_workers)}",
     ]
@@ -352,7 +347,8 @@ def summary(result: SoakResult) -> list[str]:
         lines.append(f"- {result.name}: the same OBS without the filter: RSS {result.growth('control_rss_mb'):+.1f} MB")
     if result.name == "OBS":
         lines.append(
-            f"- OBS: leaks reported at exit {_cell(result.leaks)}, by OBS alone {_cell(result.leaks_of_obs_alone)}; "
+            f"- OBS: leaks reported at exit {or_dash(result.leaks)}, "
+            f"by OBS alone {or_dash(result.leaks_of_obs_alone)}; "
             f"Python errors in the log {len(result.python_errors)}"
         )
     return lines
