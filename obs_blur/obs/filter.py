@@ -48,8 +48,6 @@ KIND_ID = "obs_blur_filter"
 DISPLAY_NAME = "Background Blur"
 STATUS = "status"
 VIRTUALCAM_BUTTON = "virtualcam"
-#: The status is copied into the filter's settings (where the dialog and obs-websocket read it) at most this often.
-STATUS_WRITE_INTERVAL_S = 1.0
 #: Capture a new frame at least this often even if no video_tick arrived (ticks drive frames normally).
 RECAPTURE_AFTER_S = 0.25
 IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tga);;All files (*.*)"
@@ -78,7 +76,6 @@ class BackgroundBlurFilter:
         self._captured_tick = -1
         self._captured_at = 0.0
         self._suspended = False
-        self._status_written = ("", 0.0)
 
     # --- type-level callbacks ---------------------------------------------------------------------
     @classmethod
@@ -101,6 +98,8 @@ class BackgroundBlurFilter:
     def get_properties(instance: Optional[BackgroundBlurFilter]) -> int:
         """The settings dialog; ``instance`` is None when OBS asks for the type's properties only."""
         models = instance.models if instance is not None else read_model_choices()
+        if instance is not None:
+            instance.publish_status()
         properties = Properties()
         properties.add_string_list(MODE, "Background", MODES.items())
         model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
@@ -155,7 +154,6 @@ class BackgroundBlurFilter:
         engine = self.engine
         if engine is not None and not self._suspended:
             engine.masks.tick(self.settings)
-        self._publish_status()
 
     def video_render(self, effect: Optional[int]) -> None:
         """Draw the filtered frame; times the whole callback for the stats file."""
@@ -173,8 +171,7 @@ class BackgroundBlurFilter:
             return False
         self.note = frontend.toggle_virtual_camera()
         libobs.log(libobs.LOG_INFO, f"filter '{self.name}': {self.note}")
-        self._publish_status(force=True)  # the rebuilt dialog reads the status from the settings
-        return True
+        return True  # the rebuilt dialog (get_properties) shows the note in the status
 
     # --- script lifetime (called for every live instance by the script) ---------------------------
     def request_worker_stop(self) -> None:
@@ -305,25 +302,18 @@ class BackgroundBlurFilter:
         mode = self.settings.mode
         return f"{mode} mode, strength {self.settings.blur_strength}" if mode == "blur" else f"{mode} mode"
 
-    def _publish_status(self, force: bool = False) -> None:
-        """Copy the status into the settings (the dialog shows it; obs-websocket clients read it).
+    def publish_status(self) -> None:
+        """Copy the status into the settings, where the dialog's Status row reads it.
 
-        obs_data has no lock: like every plugin that updates its settings outside the UI thread, this
-        races with a reader on another thread in principle. Writing only on change and at most once a
-        second keeps that window rare; the stats file is the channel meant for frequent reads.
+        Only ever on the UI thread, as the dialog opens or rebuilds (``get_properties``): obs_data has
+        no lock, and writing a setting can move its memory while obs-websocket's thread walks the same
+        settings (a GetSourceFilter): done once a second from the graphics thread, that race corrupted
+        OBS's heap within a minute (a segfault in the soak test). Tools read the stats file instead.
         """
-        text, written_at = self._status_written
-        now = time.monotonic()
-        if now - written_at < STATUS_WRITE_INTERVAL_S and not force:
-            return
-        current = self.status_text()
-        if current == text:
-            return
-        self._status_written = (current, now)
         settings = libobs.obs_source_get_settings(self.source)
         if settings:
             try:
-                ObsData(settings).set_string(STATUS, current)
+                ObsData(settings).set_string(STATUS, self.status_text())
             finally:
                 libobs.obs_data_release(settings)
 

@@ -108,8 +108,6 @@ def assert_passes_through_and_says_why(
     assert mean_abs_diff(obs.screenshot(source), original) < 1.0
     status = filter_stats(obs, source, filter_name)["status"]
     assert status.startswith(PASSES_THROUGH) and why in status, status
-    shown = wait_until(lambda: obs.filter_settings(source, filter_name).get("status", ""), "the dialog's status")
-    assert shown == status  # what the properties dialog shows
     lines = fault_lines(obs, filter_name)
     assert len(lines) == 1, lines
     assert why in lines[0], lines[0]
