@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from obs.installer_module import load_installer
+from obs.script_modules import load_installer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

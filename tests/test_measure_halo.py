@@ -7,31 +7,17 @@ background (a hand-made cut-out of a real photo) the difference is measurable in
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from obs.script_modules import load_tool
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "measure_halo.py"
 STRENGTH = 50
 MAX_OUR_HALO = 1.0  # grey levels; measured 0.14 (grey) and 0.17 (blue) at strength 50
 MIN_NAIVE_HALO = 3.0  # measured 6.3 (grey) and 8.6 (blue) at strength 50
 
 
-def _load_tool() -> ModuleType:
-    """Import tools/measure_halo.py (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("measure_halo", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-measure_halo = _load_tool()
+measure_halo = load_tool("measure_halo")
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,19 @@ downloads.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+from obs.script_modules import load_tool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS = REPO_ROOT / "models"
@@ -33,17 +32,7 @@ PEOPLE = ("astronaut", "camera")
 MIN_PERSON_FRACTION = 0.2  # measured: astronaut 0.55, camera 0.31-0.33 of the model's pixels
 
 
-def _load_tool() -> ModuleType:
-    """Import tools/convert_models.py (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("convert_models", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-convert_models = _load_tool()
+convert_models = load_tool("convert_models")
 RECIPES = {r.name: r for r in convert_models.RECIPES}
 TFLITE_CACHE = REPO_ROOT / ".cache" / f"mediapipe-selfie_segmentation-{convert_models.NPM_VERSION}"
 

@@ -24,7 +24,7 @@ import pytest
 
 from .conftest import pydeps_for_tests, require_obs
 from .harness import REPO_ROOT
-from .installer_module import INSTALLER, load_installer
+from .script_modules import INSTALLER, load_installer
 
 installer = load_installer()
 

@@ -7,16 +7,13 @@ threads, a worker restarted or left behind, leaks OBS reports at exit beyond its
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from .conftest import require_obs
-from .harness import REPO_ROOT
+from .script_modules import load_tool
 
 pytestmark = pytest.mark.obs
 
@@ -28,17 +25,7 @@ RSS_GROWTH_LIMIT_MB = 10.0
 COUNT_SLACK = 2
 
 
-def _load_tool() -> ModuleType:
-    """Import tools/soak.py (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("soak", REPO_ROOT / "tools" / "soak.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-soak = _load_tool()
+soak = load_tool("soak")
 
 
 def assert_no_growth(result: Any) -> None:
