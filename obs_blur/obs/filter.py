@@ -307,8 +307,8 @@ class BackgroundBlurFilter:
 
         Only ever on the UI thread, as the dialog opens or rebuilds (``get_properties``): obs_data has
         no lock, and writing a setting can move its memory while obs-websocket's thread walks the same
-        settings (a GetSourceFilter): done once a second from the graphics thread, that race corrupted
-        OBS's heap within a minute (a segfault in the soak test). Tools read the stats file instead.
+        settings (a GetSourceFilter). Done once a second from the graphics thread, that race is the
+        likely cause of a segfault seen once in the soak test. Tools read the stats file instead.
         """
         settings = libobs.obs_source_get_settings(self.source)
         if settings:

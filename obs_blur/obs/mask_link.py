@@ -163,7 +163,7 @@ class MaskLink:
             self._stop_client()
 
     def request_stop(self) -> None:
-        """Ask the worker to quit without waiting (``suspend`` or ``stop`` then waits): see ``suspend_all``."""
+        """Ask the worker to quit without waiting; ``suspend`` or ``stop`` then waits (script_unload asks all first)."""
         with self._lock:
             self._suspended = True
             if self._client is not None:
