@@ -1,6 +1,9 @@
 """The mask worker: a child process that turns capture-size frames into refinement coefficients.
 
-    python -m obs_blur.mask_worker --shm NAME
+    python -m obs_blur.mask_worker --shm NAME [--log-limit BYTES]
+
+``--log-limit``: stderr is a log file (the parent's choice where nobody reads OBS's stderr); stop
+adding log lines once it holds that many bytes.
 
 It runs outside OBS so that model loading (onnxruntime holds the GIL while it builds a session,
 minutes for a TensorRT engine) and per-frame Python work can never stall OBS's graphics thread. The
@@ -43,14 +46,13 @@ import queue
 import statistics
 import sys
 import threading
-import time
 from dataclasses import replace
-from typing import Any, Callable, Optional
+from typing import IO, Any, Callable, Optional
 
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.worker_client import ResultSlot, SharedBlock
+from obs_blur.worker_client import ResultSlot, SharedBlock, clock_ns, clock_s, first_line
 
 log = logging.getLogger("obs_blur.mask_worker")
 
@@ -88,12 +90,43 @@ class EventStream:
         self.on_sent()
 
 
-def first_line(exc: BaseException) -> str:
-    """One sentence for the status line: an ObsBlurError as is, anything else by its first line."""
-    if isinstance(exc, ObsBlurError):
-        return str(exc)
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+class LimitedLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Logs to stderr, a file, until the file holds ``limit`` bytes; then says so once and drops the rest.
+
+    The parent sets a large log aside when it starts a worker, but a worker that fails on every
+    frame would add a line 30 times a second for as long as it runs. The file's size counts, not
+    what this process wrote, so several workers sharing the file stop together.
+    """
+
+    def __init__(self, limit: int, stream: Optional[IO[str]] = None) -> None:
+        super().__init__(sys.stderr if stream is None else stream)
+        self.limit = limit
+        self.full = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.full:
+            return
+        if self._file_size() >= self.limit:
+            self.full = True
+            message = f"the log file reached {self.limit} bytes: this worker adds no more lines"
+            record = logging.makeLogRecord({"msg": message, "levelno": logging.WARNING, "levelname": "WARNING"})
+        super().emit(record)
+
+    def _file_size(self) -> int:
+        try:
+            return os.fstat(self.stream.fileno()).st_size
+        except (OSError, ValueError):  # not a file after all: nothing to limit
+            return 0
+
+
+def set_up_logging(log_limit: int) -> None:
+    """Log lines go to stderr: OBS's own where it has one, else a file limited to ``log_limit`` bytes."""
+    if log_limit <= 0:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="obs-blur worker %(process)d: %(message)s")
+        return
+    handler = LimitedLogHandler(log_limit)
+    handler.setFormatter(logging.Formatter("%(asctime)s obs-blur worker %(process)d: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def read_commands(stream: Any, inbox: queue.Queue[Command]) -> None:
@@ -141,7 +174,7 @@ class MaskWorker:
         self.config_id: Any = None  # the configure the loaded model answers
         self.provider = ""  # as last announced in a ready event
         self.masks = 0
-        self._window_start = time.monotonic()
+        self._window_start = clock_s()
         self._window_ms: list[float] = []
 
     def serve(self, inbox: queue.Queue[Command]) -> None:
@@ -167,7 +200,7 @@ class MaskWorker:
         """Load (or keep) the model, apply smoothing and softness; answer ``ready`` or ``error``."""
         config_id = command.get("id")
         key = (command.get("model"), command.get("device", "auto"), command.get("threads"))
-        started = time.perf_counter()
+        started = clock_s()
         try:
             reloaded = self.pipeline is None or key != self.model_key
             if reloaded:
@@ -179,8 +212,8 @@ class MaskWorker:
             log.warning("configure %s failed: %s", key, exc)
             self.events.send("error", id=config_id, during="configure", message=first_line(exc))
             return
-        load_ms = (time.perf_counter() - started) * 1000
-        self._window_start, self._window_ms = time.monotonic(), []
+        load_ms = (clock_s() - started) * 1000
+        self._window_start, self._window_ms = clock_s(), []
         self.config_id, self.provider = config_id, self.pipeline.segmenter.session.describe()
         log.info("ready: %s on %s in %.0f ms", self.pipeline.model_name, self.provider, load_ms)
         self.events.send(
@@ -233,7 +266,7 @@ class MaskWorker:
 
     def process_frame(self, seq: int) -> None:
         """Compute the mask of frame ``seq``; always answer ``done`` so the parent may send the next."""
-        started_ns = time.monotonic_ns()
+        started_ns = clock_ns()
         slot = self.block.read_frame()
         if self.pipeline is None or slot is None or slot.seq != seq:
             reason = "no model loaded" if self.pipeline is None else "frame slot changed while reading"
@@ -257,7 +290,7 @@ class MaskWorker:
         self._publish(slot.seq, slot.submitted_ns, started_ns, coefficients, mask)
 
     def _publish(self, seq: int, submitted_ns: int, started_ns: int, coefficients: Any, mask: Any) -> None:
-        finished_ns = time.monotonic_ns()
+        finished_ns = clock_ns()
         self.block.write_result(ResultSlot(seq, coefficients, mask, submitted_ns, started_ns, finished_ns))
         compute_ms = (finished_ns - started_ns) / 1e6
         self.events.send("done", seq=seq, ok=True, model=self.pipeline.model_name, compute_ms=compute_ms)
@@ -266,7 +299,7 @@ class MaskWorker:
     def _count(self, compute_ms: float) -> None:
         self.masks += 1
         self._window_ms.append(compute_ms)
-        now = time.monotonic()
+        now = clock_s()
         elapsed = now - self._window_start
         if elapsed < STATS_INTERVAL_S:
             return
@@ -297,12 +330,15 @@ def stop_preempting_the_parent() -> None:
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m obs_blur.mask_worker", description=__doc__.splitlines()[0])
     parser.add_argument("--shm", required=True, help="name of the shared-memory segment the parent created")
+    parser.add_argument(
+        "--log-limit", type=int, default=0, help="stderr is a log file: add no lines once it holds this many bytes"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="obs-blur worker %(process)d: %(message)s")
+    set_up_logging(args.log_limit)
     events = EventStream.take_over_stdout()
     stop_preempting_the_parent()
     try:

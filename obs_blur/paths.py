@@ -97,6 +97,11 @@ def user_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_NAME
 
 
+def worker_log_file() -> Path:
+    """The mask worker's log where OBS's stderr reaches nobody: ``<user data>/obs-blur/logs/worker.log``."""
+    return user_data_dir() / "logs" / "worker.log"
+
+
 def downloaded_models_dir() -> Path:
     """Where verified and fixed downloaded models are cached."""
     return user_data_dir() / "models"

@@ -13,6 +13,8 @@ results out.
 Every method except :meth:`MaskWorkerClient.stop` is non-blocking: no waits, no blocking pipe reads,
 no locks shared with the worker. The client is not thread-safe: call it from one thread (the
 graphics thread); hand settings changes to that thread rather than calling ``configure`` elsewhere.
+Where pipes cannot be made non-blocking (Windows before Python 3.12 has no ``os.set_blocking``), two
+helper threads do the blocking reads and writes instead (:class:`_ThreadedPipes`).
 
 Shared-memory layout (one segment per worker process, native byte order, all offsets 64-byte
 aligned; ``W``, ``H`` = ``max_capture``)::
@@ -41,8 +43,8 @@ result; the parent trusts a result only once it has read ``done`` for exactly th
 So at most one frame is ever in flight (newer frames are dropped, never queued), and a half-written
 frame or result is never used. The events-sent counter is only a hint: the parent reads its pipe when
 the counter moved, because every system call releases the GIL, and in OBS each re-acquisition can
-wait out a busy Python thread's 5 ms switch interval. Timestamps are ``time.monotonic_ns()``, a
-system-wide clock on Linux, Windows and macOS, so parent and worker stamps are comparable.
+wait out a busy Python thread's 5 ms switch interval. Timestamps and durations come from
+:func:`clock_ns`, in both processes, so parent and worker stamps can be subtracted.
 
 The segment's name is unlinked as soon as the worker says it attached, so a crash of OBS cannot leave
 a stale segment in ``/dev/shm``; each restart gets a fresh segment, so a dying worker can never
@@ -55,17 +57,19 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Optional, TypeVar
+from typing import IO, Any, Callable, ClassVar, Iterator, Optional, TypeVar, Union
 
 import numpy as np
 
@@ -94,8 +98,38 @@ STOP_GRACE_S = 1.0
 LIVENESS_INTERVAL_S = 0.1
 _READ_CHUNK = 65536
 _MAX_PENDING_EVENT_BYTES = 1 << 20
+#: A worker log file this large is set aside as ``<name>.1`` when the next worker starts.
+LOG_ROTATE_BYTES = 1 << 20
+#: Workers stop adding log lines to a file this large (one that failing frames would fill 30 times a second).
+LOG_LIMIT_BYTES = 2 << 20
+#: How long a crashed worker's last words may take to reach the reader thread (threaded pipes only).
+_LAST_WORDS_S = 0.1
 
 T = TypeVar("T")
+
+
+def clock_ns() -> int:
+    """Now, in nanoseconds, on the one clock for every timestamp and duration of the worker and its client.
+
+    ``time.perf_counter_ns``: ``time.monotonic_ns`` advances in 15.6 ms steps on Windows before
+    Python 3.13, so a 5 ms mask would read 0 or 15.6 ms. perf_counter reads QueryPerformanceCounter on
+    Windows and CLOCK_MONOTONIC on Linux (mach_absolute_time on macOS): system-wide counters without a
+    per-process origin, so a stamp taken in the worker can be subtracted from one taken here.
+    """
+    return time.perf_counter_ns()
+
+
+def clock_s() -> float:
+    """:func:`clock_ns` in seconds, for deadlines and back-offs."""
+    return clock_ns() / 1e9
+
+
+def first_line(exc: BaseException) -> str:
+    """One sentence for the status line: an ObsBlurError as is, anything else by its type and first line."""
+    if isinstance(exc, ObsBlurError):
+        return str(exc)
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
 
 
 def _align(offset: int, alignment: int = 64) -> int:
@@ -379,6 +413,191 @@ def _shield_thread_from_sigpipe() -> None:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPIPE})
 
 
+# -- the pipes ----------------------------------------------------------------------------------
+
+
+def _close_quietly(pipe: Optional[IO[bytes]]) -> None:
+    if pipe is not None:
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+
+class _NonBlockingPipes:
+    """The worker's stdin and stdout made non-blocking: every read and write returns at once.
+
+    POSIX pipes, and Windows pipes from Python 3.12 on. A read is a system call, which releases the
+    GIL (see the module's note), so the client reads only when the events counter moved.
+    """
+
+    reads_cost_a_system_call = True
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self._stdin, self._stdout = process.stdin, process.stdout
+        os.set_blocking(self._stdin.fileno(), False)
+        os.set_blocking(self._stdout.fileno(), False)
+
+    @property
+    def writable(self) -> bool:
+        return not self._stdin.closed
+
+    def write(self, data: bytes) -> Optional[int]:
+        """Bytes the pipe took (0 when it is full), or None when the worker is gone."""
+        if self._stdin.closed:
+            return None
+        _shield_thread_from_sigpipe()
+        try:
+            return os.write(self._stdin.fileno(), data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            return None
+
+    def read(self) -> bytes:
+        """Whatever the worker wrote so far; b"" when nothing is waiting."""
+        if self._stdout.closed:
+            return b""
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(self._stdout.fileno(), _READ_CHUNK)
+            except OSError:  # BlockingIOError: nothing more for now
+                break
+            chunks.append(chunk)
+            if len(chunk) < _READ_CHUNK:
+                break
+        return b"".join(chunks)
+
+    def read_last_words(self) -> bytes:
+        """What an ended worker wrote before it ended: all of it is in the pipe already."""
+        return self.read()
+
+    def close(self) -> None:
+        """End of input for the worker, and no more reading."""
+        _close_quietly(self._stdin)
+        _close_quietly(self._stdout)
+
+    def join(self, timeout_s: float) -> None:
+        """Nothing runs on behalf of these pipes."""
+
+
+class _ThreadedPipes:
+    """The worker's pipes where they cannot be made non-blocking (Windows before Python 3.12).
+
+    A reader thread waits in the blocking read and keeps what arrives; a writer thread does the
+    blocking writes. The caller only hands bytes over and takes what arrived, so it never waits for
+    the worker: a write the writer has not finished counts as a full pipe, as with non-blocking
+    pipes. Both threads wait without the GIL (in a system call or on a queue) and hold it only for
+    moments, a few times per mask, so OBS's threads barely notice them. Each thread closes its own
+    pipe: on Windows, closing a handle another thread is blocked on is not safe.
+    """
+
+    reads_cost_a_system_call = False
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self._stdin, self._stdout = process.stdin, process.stdout
+        self._arrived: deque[bytes] = deque()
+        self._outgoing: queue.SimpleQueue[Optional[bytes]] = queue.SimpleQueue()
+        self._handed = 0  # writes handed to the writer; counted by the caller's thread only
+        self._finished = 0  # writes the writer finished; counted by the writer thread only
+        self._closing = False
+        self._broken = False
+        self._reader = threading.Thread(target=self._read_until_the_end, name="obs-blur worker events", daemon=True)
+        self._writer = threading.Thread(target=self._write_until_closed, name="obs-blur worker commands", daemon=True)
+        self._reader.start()
+        self._writer.start()
+
+    @property
+    def writable(self) -> bool:
+        return not (self._closing or self._broken)
+
+    def write(self, data: bytes) -> Optional[int]:
+        """Bytes handed to the writer (0 while it still writes the previous ones), or None when the worker is gone."""
+        if not self.writable:
+            return None
+        if self._handed != self._finished:
+            return 0
+        self._handed += 1
+        self._outgoing.put(bytes(data))
+        return len(data)
+
+    def read(self) -> bytes:
+        """Whatever the reader received so far; b"" when nothing is waiting."""
+        chunks = []
+        with contextlib.suppress(IndexError):
+            while True:
+                chunks.append(self._arrived.popleft())
+        return b"".join(chunks)
+
+    def read_last_words(self) -> bytes:
+        """What an ended worker wrote before it ended: the reader gets it, then the end, at once."""
+        self._reader.join(_LAST_WORDS_S)
+        return self.read()
+
+    def close(self) -> None:
+        """End of input for the worker once the writer is done; the reader stops at the worker's end."""
+        if not self._closing:
+            self._closing = True
+            self._outgoing.put(None)
+
+    def join(self, timeout_s: float) -> None:
+        """Wait for both threads (after the worker ended, they end at once)."""
+        self._writer.join(timeout_s)
+        self._reader.join(timeout_s)
+
+    def _read_until_the_end(self) -> None:
+        try:
+            while True:
+                chunk = os.read(self._stdout.fileno(), _READ_CHUNK)
+                if not chunk:
+                    break
+                self._arrived.append(chunk)
+        except (OSError, ValueError):
+            pass  # the worker is gone
+        finally:
+            _close_quietly(self._stdout)
+
+    def _write_until_closed(self) -> None:
+        try:
+            while True:
+                data = self._outgoing.get()
+                if data is None:
+                    break
+                try:
+                    while data:
+                        data = data[os.write(self._stdin.fileno(), data) :]
+                finally:
+                    self._finished += 1
+        except (OSError, ValueError):
+            self._broken = True  # the worker is gone; the client notices by its exit
+        finally:
+            _close_quietly(self._stdin)
+
+
+_Pipes = Union[_NonBlockingPipes, _ThreadedPipes]
+
+
+def _open_pipes(process: subprocess.Popen[bytes]) -> _Pipes:
+    """Non-blocking pipes where the OS and Python allow them, helper threads otherwise."""
+    if hasattr(os, "set_blocking"):
+        return _NonBlockingPipes(process)
+    return _ThreadedPipes(process)
+
+
+def rotate_log(path: Path, limit: int = LOG_ROTATE_BYTES) -> None:
+    """Set a log of ``limit`` bytes or more aside as ``<name>.1`` (replacing the previous one).
+
+    On Windows a file another worker still has open cannot be renamed: it is then kept, and the
+    workers' own limit (``--log-limit``) stops it from growing.
+    """
+    try:
+        if path.stat().st_size >= limit:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:
+        pass
+
+
 # -- the client ---------------------------------------------------------------------------------
 
 
@@ -444,6 +663,7 @@ class MaskWorkerClient:
         self.model: Optional[str] = None
         self.stats: dict[str, float] = {}
         self._process: Optional[subprocess.Popen[bytes]] = None
+        self._pipes: Optional[_Pipes] = None
         self._block: Optional[SharedBlock] = None
         self._dying: list[subprocess.Popen[bytes]] = []
         self._config: Optional[WorkerConfig] = None
@@ -525,12 +745,12 @@ class MaskWorkerClient:
             self.dropped_frames += 1
             return False
         seq = self._next_seq
-        block.write_frame(seq, frame_bgra, time.monotonic_ns())
+        block.write_frame(seq, frame_bgra, clock_ns())
         if not self._send({"cmd": "frame", "seq": seq}, droppable=True):
             self.dropped_frames += 1
             return False
         self._next_seq += 1
-        self._outstanding, self._outstanding_since = seq, time.monotonic()
+        self._outstanding, self._outstanding_since = seq, clock_s()
         return True
 
     def latest_result(self) -> Optional[Result]:
@@ -551,14 +771,14 @@ class MaskWorkerClient:
             submitted_ns=slot.submitted_ns,
             started_ns=slot.started_ns,
             finished_ns=slot.finished_ns,
-            received_ns=time.monotonic_ns(),
+            received_ns=clock_ns(),
         )
 
     def poll(self) -> None:
         """Read events, notice a dead or hung worker, and restart it when its back-off is over."""
         self._reap_dying()
         if self._process is None:
-            if self._restart_at is not None and time.monotonic() >= self._restart_at:
+            if self._restart_at is not None and clock_s() >= self._restart_at:
                 self._spawn()
             return
         self._flush_outbox()
@@ -578,17 +798,16 @@ class MaskWorkerClient:
         down); ``stop`` afterwards only waits for what is left of that.
         """
         self._restart_at = None
-        process = self._process
-        if process is not None:
+        if self._process is not None and self._pipes is not None:
             self._send({"cmd": "quit"}, droppable=True)
-            self._close_pipes(process)  # end of input: the worker exits even if "quit" did not fit
+            self._pipes.close()  # end of input: the worker exits even if "quit" did not fit
 
     def stop(self) -> None:
         """Quit the worker (kill it after 1 s), reap every child, and free the shared memory."""
         self.request_stop()
-        process = self._process
+        process, pipes = self._process, self._pipes
+        self._process = self._pipes = None
         if process is not None:
-            self._process = None
             try:
                 process.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
@@ -599,6 +818,8 @@ class MaskWorkerClient:
             _kill(dying)
             dying.wait()
         self._dying.clear()
+        if pipes is not None:
+            pipes.join(STOP_GRACE_S)
         self._release_block()
         self.state = self.status = "stopped"
 
@@ -612,18 +833,27 @@ class MaskWorkerClient:
     # -- process lifetime -----------------------------------------------------------------------
 
     def _spawn(self) -> None:
+        """Start a worker; whatever fails on the way is undone, shown, and retried after the back-off.
+
+        Any exception counts, not only the expected ones: one escaping from here would leave a
+        running child and an open segment behind, and the caller (the filter's video_tick) would
+        start the next worker on the next frame.
+        """
         self._restart_at = None
-        block = None
         try:
-            python = self.python_executable or find_embedded_python()
-            block = SharedBlock.create(self.max_capture)
-            process = self._popen(python, block.name)
-        except (OSError, ObsBlurError) as exc:
-            if block is not None:
-                block.close()
-            self._schedule_restart(f"cannot start the mask worker: {exc}")
-            return
-        self._process, self._block = process, block
+            self._launch()
+        except Exception as exc:
+            self._undo_launch()
+            reason = f"cannot start the mask worker: {exc if isinstance(exc, OSError) else first_line(exc)}"
+            log.warning("%s", reason, exc_info=not isinstance(exc, (OSError, ObsBlurError)))
+            self._schedule_restart(reason)
+
+    def _launch(self) -> None:
+        """Segment, process, pipes, first configure; each is kept on ``self`` at once, for ``_undo_launch``."""
+        python = self.python_executable or find_embedded_python()
+        self._block = SharedBlock.create(self.max_capture)
+        process = self._popen(python, self._block.name)
+        self._pipes = _open_pipes(process)
         self._reset_exchange()
         log.info("mask worker %d started (%s)", process.pid, python)
         if self._config is None:
@@ -632,15 +862,40 @@ class MaskWorkerClient:
             self._send_configure()
             self._show_loading()
 
+    def _undo_launch(self) -> None:
+        """Kill and reap a worker that never got going, close its pipes and free its segment."""
+        process, pipes = self._process, self._pipes
+        self._process = self._pipes = None
+        if process is not None:
+            _kill(process)
+            try:
+                process.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self._dying.append(process)  # reaped by a later poll
+        if pipes is not None:
+            pipes.close()
+        elif process is not None:
+            _close_quietly(process.stdin)
+            _close_quietly(process.stdout)
+        self._release_block()
+        self._reset_exchange()
+
     def _popen(self, python: str, shm_name: str) -> subprocess.Popen[bytes]:
-        """Start the child; its stderr (logs) goes to ``stderr_log`` or wherever ours goes."""
+        """Start the child, kept in ``self._process`` at once; its stderr goes to ``stderr_log`` or ours.
+
+        Kept before anything else can fail (even closing the log file here), so ``_undo_launch``
+        always finds the child.
+        """
+        command = [python, "-m", "obs_blur.mask_worker", "--shm", shm_name]
         with contextlib.ExitStack() as stack:
             stderr = None
             if self.stderr_log is not None:
                 self.stderr_log.parent.mkdir(parents=True, exist_ok=True)
+                rotate_log(self.stderr_log)
                 stderr = stack.enter_context(self.stderr_log.open("ab"))
-            process = subprocess.Popen(
-                [python, "-m", "obs_blur.mask_worker", "--shm", shm_name],
+                command += ["--log-limit", str(LOG_LIMIT_BYTES)]
+            self._process = subprocess.Popen(
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -648,16 +903,7 @@ class MaskWorkerClient:
                 close_fds=True,
                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             )
-        assert process.stdin is not None and process.stdout is not None
-        try:  # Windows pipes accept this from Python 3.12 on
-            os.set_blocking(process.stdin.fileno(), False)
-            os.set_blocking(process.stdout.fileno(), False)
-        except OSError:
-            _kill(process)
-            process.wait()
-            self._close_pipes(process)
-            raise
-        return process
+        return self._process
 
     def _reset_exchange(self) -> None:
         self._inbox.clear()
@@ -671,11 +917,13 @@ class MaskWorkerClient:
 
     def _lose_worker(self, reason: str) -> None:
         """Kill what is left of the worker and schedule a fresh one after the back-off."""
-        process, self._process = self._process, None
+        process, pipes = self._process, self._pipes
+        self._process = self._pipes = None
         if process is not None:
             _kill(process)
-            self._close_pipes(process)
             self._dying.append(process)
+        if pipes is not None:
+            pipes.close()
         self._release_block()
         self._reset_exchange()
         self.restarts += 1
@@ -685,13 +933,17 @@ class MaskWorkerClient:
     def _schedule_restart(self, reason: str) -> None:
         delay = self._backoff_s
         self._backoff_s = min(delay * 2, MAX_BACKOFF_S)
-        self._restart_at = time.monotonic() + delay
+        self._restart_at = clock_s() + delay
         self.fault = reason
-        self.state, self.status = "restarting", f"{reason}; restarting in {delay:g} s"
+        self.state, self.status = "restarting", f"{reason}; restarting in {delay:g} s{self._log_hint()}"
+
+    def _log_hint(self) -> str:
+        """Where the worker's own account of a fault is, when its stderr goes to a file."""
+        return f"; worker log: {self.stderr_log}" if self.stderr_log is not None else ""
 
     def _exit_code(self) -> Optional[int]:
         """The worker's exit code once it ended; asks the OS at most every LIVENESS_INTERVAL_S."""
-        now = time.monotonic()
+        now = clock_s()
         if self._process is None or now - self._liveness_checked < LIVENESS_INTERVAL_S:
             return None
         self._liveness_checked = now
@@ -701,7 +953,7 @@ class MaskWorkerClient:
         return (
             self.state == "ready"
             and self._outstanding is not None
-            and time.monotonic() - self._outstanding_since > self.hang_timeout_s
+            and clock_s() - self._outstanding_since > self.hang_timeout_s
         )
 
     def _reap_dying(self) -> None:
@@ -711,13 +963,6 @@ class MaskWorkerClient:
         if self._block is not None:
             self._block.close()
             self._block = None
-
-    @staticmethod
-    def _close_pipes(process: subprocess.Popen[bytes]) -> None:
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
 
     # -- pipes ----------------------------------------------------------------------------------
 
@@ -733,8 +978,8 @@ class MaskWorkerClient:
         A full pipe means the worker is stuck: droppable messages (frame wake-ups) are dropped, the
         rest wait in the outbox for :meth:`poll`. Lines this short are written atomically.
         """
-        process = self._process
-        if process is None or process.stdin is None or process.stdin.closed:
+        pipes = self._pipes
+        if pipes is None or not pipes.writable:
             return False
         line = json.dumps(message).encode() + b"\n"
         if self._outbox:
@@ -742,12 +987,8 @@ class MaskWorkerClient:
                 return False
             self._outbox += line
             return True
-        _shield_thread_from_sigpipe()
-        try:
-            written = os.write(process.stdin.fileno(), line)
-        except BlockingIOError:
-            written = 0
-        except OSError:
+        written = pipes.write(line)
+        if written is None:
             return False  # the worker is gone; poll() notices and restarts it
         if written == 0 and droppable:
             return False
@@ -755,34 +996,24 @@ class MaskWorkerClient:
         return True
 
     def _flush_outbox(self) -> None:
-        process = self._process
-        if not self._outbox or process is None or process.stdin is None:
+        pipes = self._pipes
+        if not self._outbox or pipes is None:
             return
-        try:
-            written = os.write(process.stdin.fileno(), self._outbox)
-        except (BlockingIOError, OSError):
-            return
-        del self._outbox[:written]
+        written = pipes.write(bytes(self._outbox))
+        if written:
+            del self._outbox[:written]
 
     def _read_events(self, everything: bool = False) -> None:
-        """Handle the worker's pending events; skips the read when its counter says there are none."""
-        process, block = self._process, self._block
-        if process is None or process.stdout is None:
+        """Handle the worker's pending events; skips a costly read when the counter says there are none."""
+        pipes, block = self._pipes, self._block
+        if pipes is None:
             return
-        if block is not None and not everything:
+        if pipes.reads_cost_a_system_call and block is not None and not everything:
             sent = block.events_sent()
             if sent == self._events_seen:
                 return
             self._events_seen = sent  # read before the pipe: a later event moves it again
-        fd = process.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, _READ_CHUNK)
-            except (BlockingIOError, OSError):
-                break
-            self._inbox += chunk
-            if len(chunk) < _READ_CHUNK:
-                break
+        self._inbox += pipes.read_last_words() if everything else pipes.read()
         if b"\n" not in self._inbox:
             if len(self._inbox) > _MAX_PENDING_EVENT_BYTES:
                 self._inbox.clear()
@@ -826,7 +1057,7 @@ class MaskWorkerClient:
             self.status = f"mask error: {message}"
         elif during == "configure":
             if event.get("id") == self._config_id:
-                self.state, self.status = "error", f"model error: {message}"
+                self.state, self.status = "error", f"model error: {message}{self._log_hint()}"
                 self.fault = self.status
                 self._loaded_key = None
         else:

@@ -9,27 +9,32 @@ shared memory behind.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
 import pytest
 
+from obs_blur import worker_client
 from obs_blur.errors import ObsBlurError
 from obs_blur.manifest import load_manifest
+from obs_blur.mask_worker import EventStream, LimitedLogHandler, MaskWorker
 from obs_blur.paths import REPO_ROOT
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.refine import RefineSettings
 from obs_blur.segmenters import capture_size_for
 from obs_blur.worker_client import (
     _FRAME_LOCK,
+    LOG_ROTATE_BYTES,
     MaskWorkerClient,
     Result,
     SharedBlock,
@@ -395,3 +400,253 @@ def test_worker_environment_drops_obs_python_settings() -> None:
     assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO_ROOT), "/deps"]
     assert env["PATH"] == "/bin"
     assert worker_environment({})["PYTHONPATH"] == str(REPO_ROOT)
+
+
+# -- starting a worker: nothing may outlive a failed start ---------------------------------------
+
+
+def record_spawns(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """Every process started through ``subprocess.Popen`` from now on, in order."""
+    spawned: list[subprocess.Popen[bytes]] = []
+
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            spawned.append(self)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    return spawned
+
+
+def record_blocks(monkeypatch: pytest.MonkeyPatch) -> list[SharedBlock]:
+    """Every shared-memory segment the client creates from now on."""
+    blocks: list[SharedBlock] = []
+    create = SharedBlock.create.__func__  # type: ignore[attr-defined]
+
+    def recorded(cls: type[SharedBlock], max_size: tuple[int, int]) -> SharedBlock:
+        blocks.append(create(cls, max_size))
+        return blocks[-1]
+
+    monkeypatch.setattr(SharedBlock, "create", classmethod(recorded))
+    return blocks
+
+
+def unmapped(block: SharedBlock) -> bool:
+    return block._memory.buf is None
+
+
+def set_blocking_raises(monkeypatch: pytest.MonkeyPatch) -> str:
+    """``os.set_blocking`` present but failing with the error Windows before Python 3.12 gives."""
+
+    def missing(_fd: int, _blocking: bool) -> None:
+        raise AttributeError("module 'os' has no attribute 'set_blocking'")
+
+    monkeypatch.setattr(os, "set_blocking", missing)
+    return "AttributeError: module 'os' has no attribute 'set_blocking'"
+
+
+def first_configure_raises(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Any other exception between the spawn and the first message to the worker."""
+
+    def broken(_client: MaskWorkerClient) -> None:
+        raise RuntimeError("cannot encode the configure line")
+
+    monkeypatch.setattr(MaskWorkerClient, "_send_configure", broken)
+    return "RuntimeError: cannot encode the configure line"
+
+
+def spawn_then_raises(monkeypatch: pytest.MonkeyPatch) -> str:
+    """An unexpected exception right after the child process started."""
+    popen = MaskWorkerClient._popen
+
+    def broken(client: MaskWorkerClient, python: str, shm_name: str) -> subprocess.Popen[bytes]:
+        popen(client, python, shm_name)
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(MaskWorkerClient, "_popen", broken)
+    return "MemoryError: out of memory"
+
+
+AFTER_SPAWN_FAULTS = {
+    "set_blocking raises": set_blocking_raises,
+    "spawn then raises": spawn_then_raises,
+    "first configure raises": first_configure_raises,
+}
+
+
+@pytest.mark.parametrize("fault", AFTER_SPAWN_FAULTS)
+def test_an_exception_after_the_spawn_leaves_nothing_behind_and_backs_off(
+    fault: str, make_client: Callable[..., MaskWorkerClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reason = AFTER_SPAWN_FAULTS[fault](monkeypatch)
+    spawned, blocks = record_spawns(monkeypatch), record_blocks(monkeypatch)
+    client = make_client()
+    client.configure(LANDSCAPE, device="cpu", threads=1)
+
+    client.start()  # never raises: the failure is a status with a retry
+    assert len(spawned) == 1 and spawned[0].returncode is not None, "killed and reaped at once"
+    assert children_of(os.getpid()) == {} and our_segments() == [] and unmapped(blocks[0])
+    assert client.state == "restarting" and client.pid is None
+    assert client.status == f"cannot start the mask worker: {reason}; restarting in 0.5 s"
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < 0.3:  # the filter polls on every frame
+        client.poll()
+        time.sleep(0.002)
+    assert len(spawned) == 1, "no second worker within the back-off"
+
+    wait_until(client, lambda: len(spawned) == 2, timeout=2)
+    assert client.status == f"cannot start the mask worker: {reason}; restarting in 1 s"
+    assert children_of(os.getpid()) == {} and all(unmapped(block) for block in blocks)
+
+
+def worker_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("obs-blur worker")]
+
+
+def test_without_os_set_blocking_helper_threads_carry_the_pipes(
+    make_client: Callable[..., MaskWorkerClient], frame: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows before Python 3.12 has no ``os.set_blocking``: one worker runs all the same."""
+    monkeypatch.delattr(os, "set_blocking")
+    spawned = record_spawns(monkeypatch)
+    client = make_client()
+    start_ready(client)
+    assert sorted(worker_threads()) == ["obs-blur worker commands", "obs-blur worker events"]
+    for _ in range(3):
+        assert next_result(client, frame).model == LANDSCAPE
+    assert len(spawned) == 1
+
+    first = client.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)  # a crash is still noticed, and the replacement still serves
+    wait_until(client, lambda: client.state == "restarting", timeout=1)
+    wait_until(client, lambda: client.ready, timeout=15)
+    assert next_result(client, frame).model == LANDSCAPE
+    assert len(spawned) == 2
+
+    client.stop()
+    deadline = time.monotonic() + 2
+    while worker_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert worker_threads() == []
+
+
+@pytest.mark.parametrize("pipes", ["non-blocking", "threads"])
+def test_a_worker_that_exits_at_once_says_why(
+    pipes: str, make_client: Callable[..., MaskWorkerClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's last event (it refuses the segment) reaches the status before the worker is replaced."""
+    if pipes == "threads":
+        monkeypatch.delattr(os, "set_blocking")
+    monkeypatch.setattr(worker_client, "LAYOUT_VERSION", 99)  # a segment the worker does not understand
+    client = make_client()
+    client.start()
+    wait_until(client, lambda: client.state == "restarting", timeout=10)
+    assert client.status.startswith("worker crashed (exit code 2: shared memory ")
+    assert client.status.endswith("v99, expected v1); restarting in 0.5 s")
+
+
+# -- the worker's log file -----------------------------------------------------------------------
+
+
+def test_the_worker_log_file_starts_fresh_when_large_and_a_fault_names_it(
+    make_client: Callable[..., MaskWorkerClient], tmp_path: Path
+) -> None:
+    log_file = tmp_path / "logs" / "worker.log"
+    log_file.parent.mkdir()
+    log_file.write_bytes(b"an old line\n" * (LOG_ROTATE_BYTES // 12 + 1))
+    client = make_client(stderr_log=log_file)
+    start_ready(client)
+    worker = client.pid
+
+    assert (tmp_path / "logs" / "worker.log.1").stat().st_size >= LOG_ROTATE_BYTES, "the old log is set aside"
+    text = log_file.read_text()
+    assert "an old line" not in text
+    assert f"obs-blur worker {worker}: ready: {LANDSCAPE} on CPU" in text
+
+    assert worker is not None
+    os.kill(worker, signal.SIGKILL)
+    wait_until(client, lambda: client.state == "restarting", timeout=1)
+    assert client.status == f"worker crashed (exit code -9); restarting in 0.5 s; worker log: {log_file}"
+    wait_until(client, lambda: client.ready, timeout=15)
+    assert log_file.read_text().startswith(text), "a restart appends to a small log"
+
+
+def test_worker_log_lines_stop_at_the_limit(tmp_path: Path) -> None:
+    """A frame failing 30 times a second must not fill the disk: lines stop at the limit, with one notice."""
+    log_file = tmp_path / "worker.log"
+    with log_file.open("a") as stream:
+        handler = LimitedLogHandler(1000, stream)
+        for seq in range(200):
+            handler.handle(logging.makeLogRecord({"msg": "frame %d failed: CUDA failure 700", "args": (seq,)}))
+    text = log_file.read_text()
+    assert 1000 <= len(text) < 1100
+    assert text.count("the log file reached 1000 bytes") == 1
+    assert text.splitlines()[-1] == "the log file reached 1000 bytes: this worker adds no more lines"
+
+
+# -- clocks --------------------------------------------------------------------------------------
+
+
+class InstantPipeline:
+    """Just enough of MaskPipeline for ``MaskWorker.process_frame``: an empty mask, at once."""
+
+    model_name = LANDSCAPE
+
+    def __init__(self) -> None:
+        self.segmenter = self
+        self.session = self
+
+    def describe(self) -> str:
+        return "CPU"
+
+    def capture(self, frame: np.ndarray) -> np.ndarray:
+        return frame
+
+    def capture_coefficients(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        height, width = small.shape[:2]
+        return np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32)
+
+
+def test_mask_durations_come_from_the_high_resolution_clock(frame: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows before Python 3.13 ``time.monotonic_ns`` moves in 15.6 ms steps: a 2.5 ms mask read 0."""
+    step = 15_625_000
+    real_monotonic_ns = time.monotonic_ns
+    monkeypatch.setattr(time, "monotonic_ns", lambda: real_monotonic_ns() // step * step)
+    precise = iter(range(10**15, 2 * 10**15, 2_500_000))  # a clock that advances 2.5 ms per reading
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: next(precise))
+
+    block = SharedBlock.create(CAPTURE)
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    try:
+        worker = MaskWorker(block, EventStream(write_end))
+        worker.pipeline, worker.provider = InstantPipeline(), "CPU"
+        block.write_frame(1, frame, submitted_ns=10**15)
+        worker.process_frame(1)
+        (done,) = [json.loads(line) for line in os.read(read_end, 65536).splitlines()]
+        result = block.read_result()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+        block.close()
+    assert done["event"] == "done" and done["ok"] and done["compute_ms"] == 2.5
+    assert result is not None and result.finished_ns - result.started_ns == 2_500_000
+
+
+def test_client_stamps_are_on_the_clock_the_worker_stamps_with(
+    client: MaskWorkerClient, frame: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Submitted (here), started and finished (worker), received (here): one clock, in order."""
+
+    def coarse() -> int:
+        raise AssertionError("time.monotonic_ns moves in 15.6 ms steps on Windows before Python 3.13")
+
+    monkeypatch.setattr(time, "monotonic_ns", coarse)
+    start_ready(client)
+    before = time.perf_counter_ns()
+    result = next_result(client, frame)
+    after = time.perf_counter_ns()
+    assert before <= result.submitted_ns <= result.started_ns <= result.finished_ns <= result.received_ns <= after
+    assert result.latency_ms == (result.received_ns - result.submitted_ns) / 1e6 > 0

@@ -10,7 +10,8 @@ its turn when someone else holds it (a ``stop`` may take a second), so rendering
 
 Faults (no model, onnxruntime missing, a crashed worker) are the client's to detect and to recover
 from (restart with back-off); this class turns each change between healthy and failing into one
-line in the OBS log, never one per frame.
+line in the OBS log, never one per frame. A client whose start raises all the same is stopped and
+started again only after the same kind of back-off, never once per frame.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
+from obs_blur import paths
 from obs_blur.obs import libobs
 from obs_blur.obs.filter_settings import FilterSettings
-from obs_blur.worker_client import MaskWorkerClient
+from obs_blur.worker_client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient, clock_s, first_line
 
 # The client logs through `logging`; inside OBS nothing would show it except stderr. Our own log
 # lines (below) say the same once, in the OBS log. Once per process: "Reload Scripts" re-runs this
@@ -38,6 +41,19 @@ if not any(isinstance(handler, logging.NullHandler) for handler in _worker_logge
 _FAILING_STATES = ("error", "restarting")
 #: Submitted frames remembered for matching results to video frames; results arrive within a few.
 _SEQ_MEMORY = 64
+
+
+def worker_log_for_obs(system: Optional[str] = None) -> Optional[Path]:
+    """Where the worker's stderr goes inside OBS: a log file where OBS's own stderr reaches nobody.
+
+    obs64.exe is a GUI program without a console, and OBS.app started from the Finder or the Dock
+    has its stderr on /dev/null, so onnxruntime's messages (DirectML, CoreML) and worker tracebacks
+    would be lost there: they go to ``paths.worker_log_file()``. On Linux OBS prints its own log
+    lines to its stderr too (a terminal, or the desktop session's journal), so the worker keeps
+    that stderr (None).
+    """
+    system = system or paths.current_system()
+    return paths.worker_log_file() if system in ("windows", "macos") else None
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,9 @@ class MaskLink:
         self._logged_fault = ""  # the fault last logged, until a mask shows the worker healthy again
         self._announced_ready = False
         self._announced_provider = ""
+        self._start_problem = ""  # why the last start raised, with its retry delay; "" once one succeeds
+        self._start_retry_at = 0.0
+        self._start_backoff_s = FIRST_BACKOFF_S
 
     # -- graphics thread -----------------------------------------------------------------------
 
@@ -100,6 +119,8 @@ class MaskLink:
             if not locked or self._suspended:
                 return
             client = self._client or self._start()
+            if client is None:
+                return
             wanted = WorkerSettings.from_filter(settings)
             if wanted != self._sent:
                 client.configure(wanted.model, wanted.device, None, wanted.smoothing, wanted.softness)
@@ -140,6 +161,8 @@ class MaskLink:
     def report(self) -> WorkerReport:
         """A snapshot for the status line (reads plain attributes only: safe without the lock)."""
         client = self._client
+        if self._start_problem and client is None and not self._suspended:
+            return WorkerReport(False, "restarting", self._start_problem, "", "", None, 0.0)
         if self._suspended or client is None:
             status = "mask worker stopped" if self._suspended else "mask worker starts with the first frame"
             return WorkerReport(not self._suspended, "stopped", status, "", "", None, 0.0)
@@ -189,13 +212,35 @@ class MaskLink:
             if locked:
                 self._lock.release()
 
-    def _start(self) -> MaskWorkerClient:
-        client = MaskWorkerClient()
-        client.start()  # a failure to start is a status with a scheduled retry, never an exception
+    def _start(self) -> Optional[MaskWorkerClient]:
+        """A started client, or None while a start that raised waits out its back-off."""
+        if self._start_problem and clock_s() < self._start_retry_at:
+            return None
+        client = None
+        try:
+            client = MaskWorkerClient(stderr_log=worker_log_for_obs())
+            client.start()  # a failure to start is a status with a scheduled retry, never an exception
+        except Exception as exc:  # a bug all the same: undone, and retried after a back-off, not next frame
+            self._hold_back_start(f"cannot start the mask worker: {first_line(exc)}")
+            if client is not None:
+                client.stop()  # kills and reaps what it started and frees its shared memory
+            return None
+        self._start_problem, self._start_backoff_s = "", FIRST_BACKOFF_S
         self._client, self._sent, self._frame_of_seq = client, None, {}
         if client.pid:
             libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {client.pid} started")
         return client
+
+    def _hold_back_start(self, problem: str) -> None:
+        """No new client until the back-off is over; one log line per distinct problem."""
+        delay = self._start_backoff_s
+        self._start_backoff_s = min(delay * 2, MAX_BACKOFF_S)
+        self._start_retry_at = clock_s() + delay
+        self._start_problem = f"{problem}; retrying in {delay:g} s"
+        if problem != self._logged_fault:
+            name = self._filter_name()
+            libobs.log(libobs.LOG_WARNING, f"filter '{name}': video passes through unchanged: {self._start_problem}")
+            self._logged_fault = problem
 
     def _stop_client(self) -> None:
         client, self._client = self._client, None
@@ -206,6 +251,7 @@ class MaskLink:
                 libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {pid} stopped")
         self._sent, self._failing, self._announced_ready = None, False, False
         self._logged_fault = ""
+        self._start_problem, self._start_backoff_s = "", FIRST_BACKOFF_S
 
     def _remember(self, seq: int, frame_number: int) -> None:
         self._frame_of_seq[seq] = frame_number
