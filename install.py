@@ -3,8 +3,9 @@
 
 OBS runs scripts in its own embedded interpreter, which ignores virtual environments and usually is
 not the ``python3`` on PATH. This installer finds OBS and that interpreter (Linux: the library OBS
-links; Windows and macOS: the Python folder set in OBS's Python Settings), picks the onnxruntime
-flavour for the machine's GPU, installs pinned wheels into a private folder that
+links; Windows and macOS: the Python folder set in OBS's Python Settings, searched as that OBS
+version searches it), picks the onnxruntime flavour for the machine's GPU and the pinned wheels that
+install on its OS version, installs them into a private folder that
 ``obs_blur/background_blur.py`` puts on ``sys.path``, and proves in OBS's interpreter that the
 default model loads, naming the execution provider that will really run.
 
@@ -19,7 +20,8 @@ The private folder is ``<user data>/obs-blur/pydeps/cp3XY`` (Linux ``$XDG_DATA_H
 
 An install never breaks a working one: the wheels go into a fresh folder beside the private folder,
 are verified there, and only then replace it by renames. A record file in the folder says what is
-installed, so a second run with everything in place changes nothing.
+installed, and for which Python, platform and CPU architecture, so a second run with everything in
+place changes nothing and one for another architecture (Rosetta) replaces it.
 
 Stdlib only and Python >= 3.9, because it runs before anything is installed.
 """
@@ -32,15 +34,18 @@ import contextlib
 import glob
 import json
 import os
+import plistlib
 import re
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from platform import mac_ver
 from typing import Any, Optional
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -72,6 +77,9 @@ RECORD_SCHEMA = 1
 # platform a row names. A flavour is one onnxruntime package: the CPU wheel (CoreML is in it on
 # macOS), onnxruntime-directml (Windows), or onnxruntime-gpu with NVIDIA's CUDA and cuDNN wheels,
 # instead of a system CUDA install. CUDA 13 wheels need an NVIDIA driver >= 580, CUDA 12 ones >= 525.
+# Wheels also name the oldest OS they run on: a row's lowest_macos is the oldest macOS all of its
+# wheels install on, and every Linux row needs glibc 2.28 (manylinux_2_28). tests/test_pins.py
+# resolves each row with pip on the oldest OS it claims.
 _COMMON_311 = {
     "numpy": "2.4.6",
     "opencv-python-headless": "5.0.0.93",
@@ -95,6 +103,11 @@ _COMMON_39 = {
 }
 # onnxruntime before 1.24 also needs these.
 _ORT_123_EXTRAS = {"coloredlogs": "15.0.1", "humanfriendly": "10.0", "sympy": "1.14.0", "mpmath": "1.3.0"}
+# macOS 11 and 12: the newest onnxruntime with wheels for them is 1.19.2 (1.20 and newer need
+# macOS 13), and the newest OpenCV is 4.10.0.84 (4.11 and newer need macOS 13, on Intel 4.10 needs 12).
+_MACOS_BEFORE_13 = {
+    "onnxruntime": "1.19.2", **_COMMON_39, "opencv-python-headless": "4.10.0.84", **_ORT_123_EXTRAS,
+}
 _CUDA13_WHEELS = {
     "onnxruntime-gpu[cuda,cudnn]": "1.31.1",
     "nvidia-cuda-runtime": "13.5.37",
@@ -121,28 +134,49 @@ LINUX_ARM = "linux-aarch64"
 WINDOWS = "windows-amd64"
 MAC_ARM = "macos-arm64"
 MAC_INTEL = "macos-x86_64"
-_EVERYWHERE = (LINUX_X86, LINUX_ARM, WINDOWS, MAC_ARM, MAC_INTEL)
+_ALL_BUT_INTEL_MACS = (LINUX_X86, LINUX_ARM, WINDOWS, MAC_ARM)
 
 
 @dataclass(frozen=True)
 class PinRow:
-    """The wheels of one flavour for a range of Python versions on some platforms."""
+    """The wheels of one flavour for a range of Python versions on some platforms.
+
+    ``lowest_macos`` is the oldest macOS whose wheel tags every package of the row has, on each macOS
+    platform the row names: pip refuses a wheel tagged for a newer macOS than the one it runs on.
+    """
 
     flavour: str
     first_python: tuple[int, int]
     last_python: tuple[int, int]
     platforms: tuple[str, ...]
     packages: dict[str, str]
+    lowest_macos: tuple[int, int] = (0, 0)
+
+    def fits(self, flavour: str, version: tuple[int, int], platform: str,
+             macos: Optional[tuple[int, int]]) -> bool:
+        """Whether this row installs for ``version`` on ``platform`` (and macOS ``macos``, where known)."""
+        if self.flavour != flavour or platform not in self.platforms:
+            return False
+        if not self.first_python <= version <= self.last_python:
+            return False
+        return macos is None or not platform.startswith("macos") or macos >= self.lowest_macos
 
 
 # First matching row wins. onnxruntime-gpu 1.26.0 is the newest built for CUDA 12.
 PINS: tuple[PinRow, ...] = (
+    PinRow("cpu", (3, 11), (3, 14), _ALL_BUT_INTEL_MACS, {"onnxruntime": "1.32.0", **_COMMON_311},
+           lowest_macos=(14, 0)),
+    PinRow("cpu", (3, 11), (3, 13), (MAC_ARM,), {"onnxruntime": "1.23.2", **_COMMON_311, **_ORT_123_EXTRAS},
+           lowest_macos=(13, 0)),
     PinRow("cpu", (3, 10), (3, 13), (MAC_INTEL,), {
         "onnxruntime": "1.23.2", **_COMMON_310, "opencv-python-headless": "4.12.0.88", **_ORT_123_EXTRAS,
-    }),
-    PinRow("cpu", (3, 11), (3, 14), (LINUX_X86, LINUX_ARM, WINDOWS, MAC_ARM), {"onnxruntime": "1.32.0", **_COMMON_311}),
-    PinRow("cpu", (3, 10), (3, 10), _EVERYWHERE, {"onnxruntime": "1.23.2", **_COMMON_310, **_ORT_123_EXTRAS}),
-    PinRow("cpu", (3, 9), (3, 9), _EVERYWHERE, {"onnxruntime": "1.19.2", **_COMMON_39, **_ORT_123_EXTRAS}),
+    }, lowest_macos=(13, 0)),
+    PinRow("cpu", (3, 10), (3, 10), _ALL_BUT_INTEL_MACS, {"onnxruntime": "1.23.2", **_COMMON_310, **_ORT_123_EXTRAS},
+           lowest_macos=(13, 0)),
+    PinRow("cpu", (3, 9), (3, 9), _ALL_BUT_INTEL_MACS, {"onnxruntime": "1.19.2", **_COMMON_39, **_ORT_123_EXTRAS},
+           lowest_macos=(13, 0)),
+    PinRow("cpu", (3, 9), (3, 12), (MAC_ARM,), _MACOS_BEFORE_13, lowest_macos=(11, 0)),
+    PinRow("cpu", (3, 9), (3, 12), (MAC_INTEL,), _MACOS_BEFORE_13, lowest_macos=(12, 0)),
     PinRow("directml", (3, 11), (3, 14), (WINDOWS,), {
         "onnxruntime-directml": "1.24.4", **_COMMON_311, "sympy": "1.14.0", "mpmath": "1.3.0",
     }),
@@ -170,11 +204,25 @@ PINS: tuple[PinRow, ...] = (
 # Module to import when verifying -> why it is there.
 IMPORTS = {"numpy": "numpy", "cv2": "opencv-python-headless", "onnxruntime": "onnxruntime"}
 DEVICES = ("auto", "cpu", "cuda", "directml", "coreml")
-# What OBS 30/31 load on Windows and macOS (obs-scripting-python-import.c searches 3.12 down to 3.6);
+# The Python OBS loads on Windows and macOS, per OBS version, as read in obs-studio's sources for
+# every tag from 28.0.0 to 32.2.2: obs-scripting-python-import.c sets PY_MINOR_VERSION_MAX and
+# searches from it down to 3.6 (its loop stops before 3.5). Each entry: the first OBS version with
+# that newest Python. OBS before 28.0 loads the one Python it was built against.
+OBS_NEWEST_PYTHON: tuple[tuple[tuple[int, int, int], tuple[int, int]], ...] = (
+    ((28, 0, 0), (3, 10)),
+    ((29, 1, 0), (3, 11)),
+    ((30, 1, 0), (3, 12)),
+)
+OBS_OLDEST_PYTHON = (3, 6)
+OBS_NEWEST_CHECKED = (32, 2)
+# macOS OBS before 31.1 opens Python.framework/Versions/Current/lib/libpython3.Y.dylib, from 31.1
+# on Versions/3.Y/lib/libpython3.Y.dylib.
+OBS_MACOS_VERSIONED_FRAMEWORK = (31, 1, 0)
 # obs-blur's wheels need 3.9 or newer.
-OBS_PYTHON_RANGE = ((3, 6), (3, 12))
 OBS_BLUR_MIN_PYTHON = (3, 9)
 FLATPAK_APP = "com.obsproject.Studio"
+# OBS's executable and process name on macOS (OBS.app/Contents/MacOS/OBS); Linux's is "obs".
+MACOS_OBS_PROCESS = "OBS"
 V4L2_LOAD = 'sudo modprobe v4l2loopback exclusive_caps=1 card_label="OBS Virtual Camera"'
 
 # Where distributions put OBS's Python scripting module and library (Linux), relative to the root.
@@ -245,6 +293,11 @@ def _run(command: list[str], timeout: float = 60,
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
 
 
+def _dotted(version: tuple[int, ...]) -> str:
+    """"3.11" or "30.0.2": a version as people write it."""
+    return ".".join(map(str, version))
+
+
 def _is_inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -266,13 +319,22 @@ def read_ini(path: Path) -> configparser.ConfigParser:
     return parser
 
 
+def unescape_ini_value(value: str) -> str:
+    """A value as OBS reads it: libobs writes a backslash as two, and CR and LF as \\r and \\n."""
+    return re.sub(r"\\([\\rn])", lambda match: {"\\": "\\", "r": "\r", "n": "\n"}[match[1]], value)
+
+
 def ini_value(config_dir: Path, section: str, key: str) -> Optional[tuple[str, Path]]:
-    """A setting from user.ini (OBS 31 and newer) or global.ini (OBS 30 and older), with its file."""
+    """A setting from user.ini (OBS 31 and newer) or global.ini (OBS 30 and older), with its file.
+
+    OBS 31 copies global.ini to user.ini once and from then on writes user.ini only, so a global.ini
+    beside a user.ini holds stale values: user.ini wins.
+    """
     for name in ("user.ini", "global.ini"):
         path = config_dir / name
         parser = read_ini(path)
         if parser.has_option(section, key):
-            value = parser.get(section, key).strip()
+            value = unescape_ini_value(parser.get(section, key).strip())
             if value:
                 return value, path
     return None
@@ -286,6 +348,182 @@ def obs_config_dir(system: str, env: Mapping[str, str], home: Path) -> Path:
     if system == "macos":
         return home / "Library" / "Application Support" / "obs-studio"
     return Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "obs-studio"
+
+
+# --- which OBS: its version, and the Python it loads (Windows, macOS) ---------------------------------
+@dataclass(frozen=True)
+class ObsRelease:
+    """The OBS version that will load the Python (None when it cannot be told), and where it was read.
+
+    The version decides which Pythons OBS loads and, on macOS, where in Python.framework it looks.
+    """
+
+    version: Optional[tuple[int, int, int]]
+    source: str
+
+    @property
+    def python_range(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Oldest and newest Python this OBS loads; unknown or pre-28 versions get the widest range."""
+        newest = [python for first, python in OBS_NEWEST_PYTHON if self.version and self.version >= first]
+        return OBS_OLDEST_PYTHON, newest[-1] if newest else OBS_NEWEST_PYTHON[-1][1]
+
+    @property
+    def known(self) -> bool:
+        """Whether the range comes from this OBS version rather than a guess."""
+        return self.version is not None and self.version >= OBS_NEWEST_PYTHON[0][0]
+
+    def framework_folders(self, minor: int) -> tuple[str, ...]:
+        """Where under Python.framework/Versions this OBS looks for libpython3.<minor>.dylib."""
+        if self.version is None:
+            return (f"3.{minor}", "Current")
+        return (f"3.{minor}",) if self.version >= OBS_MACOS_VERSIONED_FRAMEWORK else ("Current",)
+
+    def describe(self) -> str:
+        """One clause for messages: this OBS, where its version came from, and the Pythons it loads."""
+        low, high = self.python_range
+        span = f"Python {_dotted(low)}-{_dotted(high)}"
+        if self.version is None:
+            return (f"OBS's version is unknown ({self.source}); OBS 28.0-32.2 load Python 3.6 up to 3.10, 3.11 or "
+                    f"3.12 depending on their version, so {span} is assumed")
+        name = f"OBS {_dotted(self.version)} ({self.source})"
+        if not self.known:
+            return f"{name} predates 28.0 and loads only the Python it was built with; {span} is assumed"
+        if self.version[:2] > OBS_NEWEST_CHECKED:
+            return f"{name} loads {span} as far as known (OBS {_dotted(OBS_NEWEST_CHECKED)} is the newest checked)"
+        return f"{name} loads {span}"
+
+
+def semantic_version(number: int) -> tuple[int, int, int]:
+    """OBS's MAKE_SEMANTIC_VERSION undone: (major << 24) | (minor << 16) | patch."""
+    return number >> 24, (number >> 16) & 0xFF, number & 0xFFFF
+
+
+def parse_obs_version(text: str) -> Optional[tuple[int, int, int]]:
+    """(30, 0, 2) from "30.0.2" or "31.1.0-rc1"; None when ``text`` starts with no version."""
+    match = re.match(r"\s*(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return (int(match[1]), int(match[2]), int(match[3] or 0)) if match else None
+
+
+_FIXED_FILE_INFO = struct.pack("<I", 0xFEEF04BD)
+
+
+def windows_exe_version(exe: Path) -> Optional[tuple[int, int, int]]:
+    """The FILEVERSION of a Windows executable's version resource (OBS sets it to its own version).
+
+    The resource holds a VS_FIXEDFILEINFO: signature 0xFEEF04BD, structure version 1.0, then the file
+    version as two 32-bit numbers, (major << 16 | minor) and (patch << 16 | build).
+    """
+    try:
+        data = exe.read_bytes()
+    except OSError:
+        return None
+    start = data.find(_FIXED_FILE_INFO)
+    while start >= 0:
+        struct_version, high, low = struct.unpack_from("<III", data, start + 4)
+        if struct_version == 0x00010000:
+            return high >> 16, high & 0xFFFF, low >> 16
+        start = data.find(_FIXED_FILE_INFO, start + 4)
+    return None
+
+
+def macos_app_version(app: Path) -> Optional[tuple[int, int, int]]:
+    """CFBundleShortVersionString of an app's Info.plist (OBS puts its version there)."""
+    try:
+        with (app / "Contents" / "Info.plist").open("rb") as file:
+            info = plistlib.load(file)
+    except (OSError, ValueError, plistlib.InvalidFileException):
+        return None
+    version = info.get("CFBundleShortVersionString") if isinstance(info, dict) else None
+    return parse_obs_version(version) if isinstance(version, str) else None
+
+
+def config_last_version(config_dir: Path) -> Optional[tuple[int, int, int]]:
+    """The OBS version that last ran with this config: global.ini [General] LastVersion, written on exit."""
+    parser = read_ini(config_dir / "global.ini")
+    value = parser.get("General", "LastVersion", fallback="").strip()
+    return semantic_version(int(value)) if value.isdigit() and int(value) > 0 else None
+
+
+def obs_release(system: str, program: Optional[Path], config_dir: Path) -> ObsRelease:
+    """The version of the OBS installed (it runs next), else of the last OBS that ran with this config."""
+    if system == "windows" and program is not None:
+        exe = program / "bin" / "64bit" / "obs64.exe"
+        version = windows_exe_version(exe)
+        if version:
+            return ObsRelease(version, f"{exe}")
+    if system == "macos" and program is not None:
+        version = macos_app_version(program)
+        if version:
+            return ObsRelease(version, f"{program / 'Contents' / 'Info.plist'}")
+    version = config_last_version(config_dir)
+    if version:
+        return ObsRelease(version, f"last run, {config_dir / 'global.ini'}")
+    looked = f"{program}, " if program else ""
+    return ObsRelease(None, f"no version in {looked}{config_dir / 'global.ini'}")
+
+
+UNKNOWN_OBS = ObsRelease(None, "not looked up")
+
+
+# --- which CPU architecture OBS runs as (macOS) -------------------------------------------------------
+# Mach-O headers: a thin 64-bit file starts with MH_MAGIC_64 in the file's (little-endian) byte order,
+# a universal file with FAT_MAGIC or FAT_MAGIC_64 in big-endian order, then its slices' CPU types.
+_MACH_O_64 = struct.pack("<I", 0xFEEDFACF)
+_FAT_MAGICS = {struct.pack(">I", 0xCAFEBABE): 20, struct.pack(">I", 0xCAFEBABF): 32}
+_CPU_TYPES = {0x01000007: "x86_64", 0x0100000C: "arm64"}
+
+
+def mach_o_architectures(binary: Path) -> list[str]:
+    """The CPU architectures a Mach-O executable holds ("arm64", "x86_64"); [] when it is not one."""
+    try:
+        with binary.open("rb") as file:
+            header = file.read(8 + 32 * 8)
+    except OSError:
+        return []
+    if header[:4] == _MACH_O_64 and len(header) >= 8:
+        return [_CPU_TYPES.get(struct.unpack_from("<I", header, 4)[0], "other")]
+    entry_size = _FAT_MAGICS.get(header[:4])
+    if entry_size is None:
+        return []
+    count = min(struct.unpack_from(">I", header, 4)[0], (len(header) - 8) // entry_size)
+    return [_CPU_TYPES.get(struct.unpack_from(">I", header, 8 + index * entry_size)[0], "other")
+            for index in range(count)]
+
+
+def macos_native_architecture(run: Optional[Callable[[list[str]], subprocess.CompletedProcess]] = None) -> str:
+    """"arm64" on Apple Silicon, also when asked from a process under Rosetta; "x86_64" on Intel Macs."""
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        if (run or _run)(["sysctl", "-n", "hw.optional.arm64"]).stdout.strip() == "1":
+            return "arm64"
+    return "x86_64"
+
+
+def macos_obs_architecture(app: Path, native: str) -> Optional[str]:
+    """The architecture OBS.app runs as: the Mac's own where its executable has it, else the one it has.
+
+    OBS ships one build for Apple Silicon and one for Intel; the Intel one runs under Rosetta on Apple
+    Silicon, and then loads the x86_64 half of a universal Python and needs x86_64 wheels.
+    """
+    architectures = mach_o_architectures(app / "Contents" / "MacOS" / MACOS_OBS_PROCESS)
+    if not architectures:
+        return None
+    return native if native in architectures else architectures[0]
+
+
+def architecture_problem(python: ObsPython, obs_architecture: Optional[str]) -> Optional[str]:
+    """Why wheels installed for ``python`` as it ran here would not load in OBS, with what to do; None if they would.
+
+    A universal Python runs as the architecture of the process that starts it: from a Terminal under
+    Rosetta it runs as x86_64, while an Apple Silicon OBS loads it as arm64 (and the Intel OBS the
+    other way round). pip picks wheels for the architecture it runs as.
+    """
+    python_architecture = python.platform.partition("-")[2]
+    if obs_architecture is None or python_architecture in ("", obs_architecture):
+        return None
+    return (f"OBS runs as {obs_architecture} but its Python ({python.executable}) ran here as {python_architecture}, "
+            f"so wheels installed now would not load in OBS: run arch -{obs_architecture} python3 install.py"
+            + (" (this Terminal runs under Rosetta)." if obs_architecture == "arm64" else
+               ", or install the Apple Silicon build of OBS."))
 
 
 # --- finding OBS and its Python: Linux --------------------------------------------------------------
@@ -487,59 +725,67 @@ def macos_obs_app(root: Path, home: Path) -> Optional[Path]:
     return None
 
 
-def python_in_obs_folder(folder: Path, system: str) -> Optional[tuple[Path, tuple[int, int]]]:
-    """The interpreter OBS loads from its configured Python folder, searched as OBS does (3.12 down).
+def python_in_obs_folder(folder: Path, system: str,
+                         release: ObsRelease = UNKNOWN_OBS) -> Optional[tuple[Path, tuple[int, int]]]:
+    """The interpreter ``release`` loads from its configured Python folder, searched as it does (newest first).
 
     Windows: ``<folder>/python3XY.dll`` (the interpreter is ``<folder>/python.exe``); macOS:
-    ``<folder>/Python.framework/Versions/3.Y/lib/libpython3.Y.dylib`` (``.../bin/python3.Y``).
+    ``<folder>/Python.framework/Versions/<3.Y or Current>/lib/libpython3.Y.dylib`` (``.../bin/python3.Y``).
     """
-    newest, oldest = OBS_PYTHON_RANGE[1][1], OBS_PYTHON_RANGE[0][1]
-    for minor in range(newest, oldest - 1, -1):
+    low, high = release.python_range
+    for minor in range(high[1], low[1] - 1, -1):
         if system == "windows" and (folder / f"python3{minor}.dll").is_file():
             return folder / "python.exe", (3, minor)
-        framework = folder / "Python.framework" / "Versions" / f"3.{minor}"
-        if system == "macos" and (framework / "lib" / f"libpython3.{minor}.dylib").is_file():
-            return framework / "bin" / f"python3.{minor}", (3, minor)
+        for name in release.framework_folders(minor) if system == "macos" else ():
+            framework = folder / "Python.framework" / "Versions" / name
+            if (framework / "lib" / f"libpython3.{minor}.dylib").is_file():
+                return framework / "bin" / f"python3.{minor}", (3, minor)
     return None
 
 
-def python_settings_instruction(system: str, config_dir: Path, problem: str) -> str:
-    """What to click in OBS so that it has a Python obs-blur can use."""
-    where = (
-        "the folder holding python312.dll, e.g. %LOCALAPPDATA%\\Programs\\Python\\Python312 (python.org installer)"
-        if system == "windows"
-        else "the folder holding Python.framework: /Library/Frameworks for the python.org installer"
-    )
-    low, high = OBS_PYTHON_RANGE
+def python_settings_instruction(system: str, config_dir: Path, problem: str,
+                                release: ObsRelease = UNKNOWN_OBS) -> str:
+    """What to click in OBS so that it has a Python obs-blur can use, for the Pythons this OBS loads."""
+    high = release.python_range[1]
+    if system == "windows":
+        where = (f"the folder holding python3{high[1]}.dll, e.g. %LOCALAPPDATA%\\Programs\\Python\\Python3{high[1]} "
+                 "(python.org installer)")
+    else:
+        where = "the folder holding Python.framework: /Library/Frameworks for the python.org installer"
+        if release.version is not None and release.version < OBS_MACOS_VERSIONED_FRAMEWORK:
+            where += ("; this OBS loads the Python that Python.framework/Versions/Current points to, "
+                      "so that must be one it loads")
     return (
         f"{problem}\nIn OBS: Tools > Scripts > Python Settings, set the Python Install Path to a 64-bit "
-        f"Python {OBS_BLUR_MIN_PYTHON[0]}.{OBS_BLUR_MIN_PYTHON[1]}-{high[0]}.{high[1]} ({where}). OBS 30/31 load "
-        f"Python {low[0]}.{low[1]}-{high[0]}.{high[1]}; obs-blur's wheels need {OBS_BLUR_MIN_PYTHON[0]}."
-        f"{OBS_BLUR_MIN_PYTHON[1]} or newer, and 3.11 or 3.12 gets the newest onnxruntime. Restart OBS, then run "
-        f"this again (OBS keeps the setting in {config_dir / 'global.ini'}, or user.ini from OBS 31), or pass "
-        "--obs-python PATH."
+        f"Python {_dotted(OBS_BLUR_MIN_PYTHON)}-{_dotted(high)} ({where}). {release.describe()}; obs-blur's wheels "
+        f"need {_dotted(OBS_BLUR_MIN_PYTHON)} or newer, and 3.11 or 3.12 gets the newest onnxruntime. Restart OBS, "
+        f"then run this again (OBS keeps the setting in {config_dir / 'global.ini'}, or user.ini from OBS 31), or "
+        "pass --obs-python PATH."
     )
 
 
-def find_configured_obs_python(system: str, config_dir: Path) -> ObsPython:
-    """The Python set in OBS's Python Settings (``[Python] Path64bit``) on Windows or macOS."""
+def find_configured_obs_python(system: str, config_dir: Path, release: ObsRelease = UNKNOWN_OBS) -> ObsPython:
+    """The Python that OBS ``release`` loads from its Python Settings (``[Python] Path64bit``), Windows or macOS."""
     setting = ini_value(config_dir, "Python", "Path64bit")
     if setting is None:
         raise InstallError(python_settings_instruction(
-            system, config_dir, f"OBS has no Python configured (no [Python] Path64bit in {config_dir})."))
+            system, config_dir, f"OBS has no Python configured (no [Python] Path64bit in {config_dir}).", release))
     folder, ini = Path(setting[0]), setting[1]
-    found = python_in_obs_folder(folder, system)
+    found = python_in_obs_folder(folder, system, release)
     if found is None:
         raise InstallError(python_settings_instruction(
-            system, config_dir, f"OBS's Python Install Path {folder} (from {ini}) holds no Python OBS can load."))
+            system, config_dir, f"OBS's Python Install Path {folder} (from {ini}) holds no Python OBS can load.",
+            release))
     executable, version = found
     if version < OBS_BLUR_MIN_PYTHON:
         raise InstallError(python_settings_instruction(
-            system, config_dir, f"OBS loads Python {version[0]}.{version[1]} from {folder}: too old for obs-blur."))
+            system, config_dir, f"OBS loads Python {_dotted(version)} from {folder}: too old for obs-blur.", release))
     found_version, platform = probe_interpreter(executable)
     if found_version != version:
-        raise InstallError(f"{executable} is Python {found_version}, but OBS loads {version} from {folder}.")
-    return ObsPython(executable, version, f"OBS's Python Settings ({ini}: [Python] Path64bit={folder})", platform)
+        raise InstallError(f"{executable} is Python {_dotted(found_version)}, but OBS loads {_dotted(version)} "
+                           f"from {folder}.")
+    return ObsPython(executable, version, f"OBS's Python Settings ({ini}: [Python] Path64bit={folder}); "
+                     f"{release.describe()}", platform)
 
 
 def find_obs_python(override: Optional[str], system: Optional[str] = None) -> ObsPython:
@@ -551,7 +797,19 @@ def find_obs_python(override: Optional[str], system: Optional[str] = None) -> Ob
     system = system or current_system()
     if system == "linux":
         return find_linux_obs_python()
-    return find_configured_obs_python(system, obs_config_dir(system, os.environ, Path.home()))
+    config_dir = obs_config_dir(system, os.environ, Path.home())
+    return find_configured_obs_python(system, config_dir, obs_release(system, obs_program(system), config_dir))
+
+
+def obs_architecture(system: str) -> Optional[str]:
+    """The CPU architecture the installed OBS runs as, on a Mac; None elsewhere or without OBS.app."""
+    app = obs_program(system) if system == "macos" else None
+    return macos_obs_architecture(app, macos_native_architecture()) if app else None
+
+
+def host_macos_version(system: str) -> Optional[tuple[int, int]]:
+    """This Mac's macOS version, which decides the wheels that install on it; None off macOS."""
+    return macos_version(mac_ver()[0]) if system == "macos" else None
 
 
 def obs_program(system: str) -> Optional[Path]:
@@ -687,15 +945,35 @@ def _cuda_flavour(platform: str, version: tuple[int, int], nvidia: Optional[Nvid
     return refuse(f"NVIDIA driver {nvidia.version} is too old for CUDA 12 (needs 525 or newer): update it")
 
 
-def pins_for(flavour: str, version: tuple[int, int], platform: str) -> dict[str, str]:
-    """The pinned wheels of ``flavour`` for Python ``version`` on ``platform``."""
+def pins_for(flavour: str, version: tuple[int, int], platform: str,
+             macos: Optional[tuple[int, int]] = None) -> dict[str, str]:
+    """The pinned wheels of ``flavour`` for Python ``version`` on ``platform`` (and ``macos``, when known)."""
     for row in PINS:
-        if row.flavour == flavour and row.first_python <= version <= row.last_python and platform in row.platforms:
+        if row.fits(flavour, version, platform, macos):
             return dict(row.packages)
+    on_macos = platform.startswith("macos")
+    where = platform + (f" (macOS {macos[0]}.{macos[1]})" if macos and on_macos else "")
+    rows = [row for row in PINS if row.fits(flavour, row.first_python, platform, macos)]
+    span = (f"Python {_dotted(min(row.first_python for row in rows))}-{_dotted(max(row.last_python for row in rows))}"
+            if rows else "no Python")
     raise InstallError(
-        f"no pinned {flavour} wheels for Python {version[0]}.{version[1]} on {platform}: obs-blur supports "
-        "Python 3.9-3.14 (3.11 or 3.12 recommended); use --device cpu, or a supported Python."
+        f"no pinned {flavour} wheels for Python {_dotted(version)} on {where}: obs-blur's {flavour} wheels cover "
+        f"{span} there (3.11 or 3.12 recommended); use --device cpu, a supported Python"
+        + (", or a newer macOS." if on_macos else ".")
     )
+
+
+def macos_version(release: str) -> Optional[tuple[int, int]]:
+    """(major, minor) of ``platform.mac_ver()[0]`` ("13.6.1"), to pick wheels that install there.
+
+    A Python built with a macOS 10.15 SDK sees every newer macOS as "10.16"; that counts as 11.0,
+    the oldest it can be, so the wheels chosen install whatever the real version is.
+    """
+    numbers = [int(part) for part in re.findall(r"\d+", release)[:2]]
+    if not numbers:
+        return None
+    found = (numbers[0], numbers[1] if len(numbers) > 1 else 0)
+    return (11, 0) if found == (10, 16) else found
 
 
 def requirement_strings(packages: Mapping[str, str]) -> list[str]:
@@ -777,6 +1055,9 @@ class Verification:
         if len(flavours) > 1:
             found.append(f"{self.folder} holds {len(flavours)} onnxruntime flavours ({', '.join(flavours)}): "
                          "they overwrite each other's files; reinstall with --reinstall")
+        if any("incompatible architecture" in result.get("error", "") for result in self.modules.values()):
+            found.append(f"the wheels in {self.folder} are for another CPU architecture (Apple Silicon arm64 or "
+                         "Intel x86_64) than OBS's Python runs as: run python3 install.py to replace them")
         if self.session and "error" in self.session:
             found.append(f"the default model does not load: {self.session['error']}")
         return found
@@ -974,16 +1255,52 @@ def untouched_message(folder: Path, existed: bool) -> str:
 
 # --- adding the script to OBS ------------------------------------------------------------------------
 def scene_collection_file(config_dir: Path) -> Path:
-    """The current scene collection's JSON, from ``[Basic] SceneCollectionFile``."""
-    setting = ini_value(config_dir, "Basic", "SceneCollectionFile")
-    if setting is None:
+    """The current scene collection's JSON file, found as OBS finds it.
+
+    OBS 30 and older open ``basic/scenes/<SceneCollectionFile>.json``: the setting is the file's stem.
+    OBS 31 and newer keep the file's name with ``.json`` there (31.0 writes the stem again once a
+    collection loads) and open the collection whose "name" is ``SceneCollection``. So the setting is
+    read with or without ``.json``, and the name decides between files when they disagree.
+    """
+    scenes = config_dir / "basic" / "scenes"
+    name_setting = ini_value(config_dir, "Basic", "SceneCollection")
+    file_setting = ini_value(config_dir, "Basic", "SceneCollectionFile")
+    if name_setting is None and file_setting is None:
         raise InstallError(f"OBS has no current scene collection in {config_dir} (global.ini/user.ini "
-                           "[Basic] SceneCollectionFile): start OBS once, close it, then run this again.")
-    path = config_dir / "basic" / "scenes" / f"{setting[0]}.json"
-    if not path.is_file():
-        raise InstallError(f"the current scene collection {path} does not exist: start OBS once, close it, "
-                           "then run this again.")
-    return path
+                           "[Basic] SceneCollection): start OBS once, close it, then run this again.")
+    name = name_setting[0] if name_setting else None
+    files = collection_files_named_by_setting(scenes, file_setting[0]) if file_setting else []
+    found = (next((path for path in files if name is None or collection_name(path) == name), None)
+             or (collection_file_by_name(scenes, name) if name else None)
+             or next(iter(files), None))
+    if found is None:
+        wanted = f"{file_setting[0].removesuffix('.json')}.json" if file_setting else f'named "{name}"'
+        raise InstallError(f"the current scene collection {scenes / wanted} does not exist: start OBS once, "
+                           "close it, then run this again.")
+    return found
+
+
+def collection_files_named_by_setting(scenes: Path, setting: str) -> list[Path]:
+    """The files ``SceneCollectionFile`` may mean: ``<setting>.json`` (OBS 30 and older), ``<setting>`` (31+)."""
+    candidates = [scenes / f"{setting}.json"]
+    if setting.endswith(".json"):
+        candidates.append(scenes / setting)
+    return [path for path in candidates if path.is_file()]
+
+
+def collection_name(path: Path) -> Optional[str]:
+    """The "name" inside a scene collection file (None when it cannot be read)."""
+    with contextlib.suppress(OSError, ValueError):
+        collection = json.loads(path.read_text(encoding="utf-8-sig"))
+        name = collection.get("name") if isinstance(collection, dict) else None
+        return name if isinstance(name, str) else None
+    return None
+
+
+def collection_file_by_name(scenes: Path, name: str) -> Optional[Path]:
+    """The scene collection file whose "name" is ``name``, as OBS 31 and newer look it up."""
+    files = sorted(scenes.glob("*.json")) if scenes.is_dir() else []
+    return next((path for path in files if collection_name(path) == name), None)
 
 
 def process_config_dir(environ: bytes, cmdline: bytes) -> Optional[Path]:
@@ -1016,15 +1333,21 @@ def linux_obs_processes(config_dir: Path, proc_root: Path = Path("/proc")) -> li
     return found
 
 
-def running_obs(system: str, config_dir: Path) -> list[str]:
-    """Running OBS processes that would overwrite the scene collection when they exit."""
+def running_obs(system: str, config_dir: Path,
+                run: Optional[Callable[[list[str]], subprocess.CompletedProcess]] = None) -> list[str]:
+    """Running OBS processes that would overwrite the scene collection when they exit.
+
+    Windows: tasklist's obs64.exe; macOS: pgrep for the process ``OBS`` (exact and case-sensitive,
+    so the Linux name ``obs`` would never match it); Linux: /proc, told apart by config folder.
+    """
     if system == "linux":
         return [f"pid {pid}" for pid in linux_obs_processes(config_dir)]
+    run = run or _run
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         if system == "windows":
-            output = _run(["tasklist", "/FI", "IMAGENAME eq obs64.exe", "/FO", "CSV", "/NH"]).stdout
+            output = run(["tasklist", "/FI", "IMAGENAME eq obs64.exe", "/FO", "CSV", "/NH"]).stdout
             return [line.split(",")[1].strip('"') for line in output.splitlines() if "obs64.exe" in line.lower()]
-        result = _run(["pgrep", "-x", "obs"])
+        result = run(["pgrep", "-x", MACOS_OBS_PROCESS])
         return [f"pid {pid}" for pid in result.stdout.split()]
     return []
 
@@ -1125,9 +1448,12 @@ def install(arguments: argparse.Namespace) -> int:
     python = find_obs_python(arguments.obs_python)
     folder = private_dependency_folder(python.tag)
     describe_python(python, folder)
+    problem = architecture_problem(python, obs_architecture(system))
+    if problem:
+        raise InstallError(problem)
     nvidia, gpu_note = detect_nvidia(system)
     flavour = choose_flavour(arguments.device, python.platform, python.version, nvidia)
-    packages = pins_for(flavour.wheels, python.version, python.platform)
+    packages = pins_for(flavour.wheels, python.version, python.platform, host_macos_version(system))
     print(f"GPU: {gpu_note}")
     print(f"Flavour: {flavour.name} ({flavour.reason}): {onnxruntime_package(packages)}")
     recovered = recover_interrupted_swap(folder)
@@ -1174,8 +1500,10 @@ def replace_install(python: ObsPython, folder: Path, packages: Mapping[str, str]
     existed = folder.exists()
     previous = read_record(folder)
     if previous:
-        print(f"Replacing the {previous.get('flavour')} install ({onnxruntime_package(previous.get('packages', {}))}); "
-              "it stays in place until the new one is verified.")
+        built_for = previous.get("platform")
+        other = f" for {built_for}, not {python.platform}" if built_for not in (None, python.platform) else ""
+        print(f"Replacing the {previous.get('flavour')} install ({onnxruntime_package(previous.get('packages', {}))}"
+              f"{other}); it stays in place until the new one is verified.")
     try:
         verification = install_verified(python, folder, packages, wanted, wheelhouse)
     except InstallError as error:
@@ -1227,6 +1555,8 @@ def check(arguments: argparse.Namespace) -> int:
     report.add("OBS Studio", describe_obs_program(program), None if program else "OBS not found")
     config_dir = obs_config_dir(system, os.environ, Path.home())
     report.add("OBS config", str(config_dir) + ("" if config_dir.is_dir() else " (not created yet)"))
+    if system != "linux":
+        report.add("OBS version", obs_release(system, program, config_dir).describe())
     try:
         python = find_obs_python(arguments.obs_python)
     except InstallError as error:
@@ -1237,6 +1567,8 @@ def check(arguments: argparse.Namespace) -> int:
         report.print()
         return 1
     report.add("OBS's Python", f"{python.executable} ({python.version[0]}.{python.version[1]}; {python.found_by})")
+    if system == "macos":
+        check_architecture(report, python, obs_architecture(system))
     folder = private_dependency_folder(python.tag)
     verification = check_folder(report, python, folder)
     check_gpu(report, system, python)
@@ -1249,6 +1581,12 @@ def check(arguments: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def check_architecture(report: CheckReport, python: ObsPython, obs_architecture: Optional[str]) -> None:
+    """Whether OBS and its Python, as the installer runs it, are the same architecture (macOS)."""
+    report.add("architecture", f"OBS runs as {obs_architecture or 'unknown'}, its Python here as "
+               f"{python.platform.partition('-')[2]}", architecture_problem(python, obs_architecture))
+
+
 def check_folder(report: CheckReport, python: ObsPython, folder: Path) -> Optional[Verification]:
     """The private folder, its record, what imports from it, and the provider that runs."""
     if not folder.is_dir():
@@ -1258,6 +1596,10 @@ def check_folder(report: CheckReport, python: ObsPython, folder: Path) -> Option
     recorded = (f"{record.get('flavour')} flavour, {onnxruntime_package(record.get('packages', {}))}, installed "
                 f"{record.get('installed_at')}" if record else "no record (installed by an older install.py)")
     report.add("private folder", f"{folder} ({recorded})")
+    built_for = record.get("platform") if record else None
+    if built_for and built_for != python.platform:
+        report.add("", f"installed for {built_for}", f"{folder} holds wheels for {built_for} but OBS's Python runs "
+                   f"as {python.platform}: run python3 install.py to replace them")
     unsafe = paths.unsafe_code_folder(folder)
     if unsafe:
         report.add("permissions", unsafe, f"the script refuses a folder others could plant code in: {unsafe}")
@@ -1309,8 +1651,8 @@ def check_script(report: CheckReport, config_dir: Path) -> None:
     try:
         collection = scene_collection_file(config_dir)
         added = collection_has_script(json.loads(collection.read_text(encoding="utf-8-sig")))
-    except (InstallError, OSError, ValueError):
-        report.add("script in OBS", f"unknown (no scene collection yet); add {SCRIPT_PATH} in Tools > Scripts")
+    except (InstallError, OSError, ValueError) as error:
+        report.add("script in OBS", f"unknown: {str(error).rstrip('.')}; or add {SCRIPT_PATH} in Tools > Scripts")
         return
     report.add("script in OBS", f"{'added to' if added else 'not in'} {collection}"
                + ("" if added else f": add {SCRIPT_PATH} in Tools > Scripts, or use --add-to-obs"))

@@ -2,17 +2,25 @@
 
 Windows and macOS cannot run here, so their layouts (Program Files, OBS.app, the Python folder OBS
 loads from, global.ini/user.ini) are built in a temporary folder and the interpreter probe is faked.
+OBS's config folders come per OBS version from tests/fixtures/obs_config (see its README).
 """
 
 from __future__ import annotations
 
 import json
+import plistlib
+import re
+import shutil
+import struct
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from obs.script_modules import load_installer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+OBS_CONFIGS = REPO_ROOT / "tests" / "fixtures" / "obs_config"
 
 
 installer = load_installer()
@@ -40,6 +48,47 @@ def fake_probe(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     monkeypatch.setattr(installer, "probe_interpreter", probe)
     return probed
+
+
+def obs_config(name: str, tmp_path: Path) -> Path:
+    """A copy of the OBS config fixture ``name`` (tests/fixtures/obs_config), safe to change."""
+    return Path(shutil.copytree(OBS_CONFIGS / name, tmp_path / name / "obs-studio"))
+
+
+def set_python_folder(config: Path, folder: Path) -> None:
+    """Point the fixture's [Python] Path64bit (wherever that OBS version keeps it) at ``folder``."""
+    for ini in (config / "user.ini", config / "global.ini"):
+        if ini.is_file() and "Path64bit=" in ini.read_text(encoding="utf-8-sig"):
+            text = ini.read_bytes().decode("utf-8")
+            ini.write_bytes(re.sub(r"Path64bit=.*", lambda _: f"Path64bit={folder.as_posix()}", text).encode())
+            return
+    raise AssertionError(f"{config} has no [Python] Path64bit")
+
+
+def fake_obs64_exe(path: Path, version: tuple[int, int, int]) -> Path:
+    """An obs64.exe whose version resource says ``version`` (VS_FIXEDFILEINFO), after a decoy signature."""
+    major, minor, patch = version
+    decoy = struct.pack("<III", 0xFEEF04BD, 0x12345678, 0)
+    info = struct.pack("<IIIIII", 0xFEEF04BD, 0x00010000, major << 16 | minor, patch << 16,
+                       major << 16 | minor, patch << 16)
+    return touch(path, b"MZ\x90\x00" + b"\0" * 120 + decoy + b"\0" * 64 + info + b"\0" * 32)
+
+
+def fake_obs_app(root: Path, version: str, architectures: tuple[int, ...] = ()) -> Path:
+    """OBS.app with an Info.plist naming ``version`` and an executable of the given Mach-O CPU types."""
+    app = root / "Applications" / "OBS.app"
+    touch(app / "Contents" / "Info.plist", plistlib.dumps({"CFBundleShortVersionString": version,
+                                                           "CFBundleExecutable": "OBS"}))
+    if len(architectures) == 1:
+        touch(app / "Contents" / "MacOS" / "OBS", struct.pack("<Ii", 0xFEEDFACF, architectures[0]) + b"\0" * 24)
+    elif architectures:
+        slices = b"".join(struct.pack(">iiIII", cpu, 0, 16384 * (i + 1), 4096, 14)
+                          for i, cpu in enumerate(architectures))
+        touch(app / "Contents" / "MacOS" / "OBS", struct.pack(">II", 0xCAFEBABE, len(architectures)) + slices)
+    return app
+
+
+ARM64, X86_64 = 0x0100000C, 0x01000007
 
 
 # --- Windows ---------------------------------------------------------------------------------------
@@ -120,7 +169,7 @@ def test_a_python_obs_loads_but_obs_blur_cannot_use_is_refused(tmp_path: Path, f
 
 
 def test_python_newer_than_obs_loads_is_not_picked(tmp_path: Path) -> None:
-    """OBS 30/31 stop at 3.12: a folder with only python313.dll is one OBS cannot load."""
+    """OBS 30.1-32.2 stop at 3.12: a folder with only python313.dll is one OBS cannot load."""
     touch(tmp_path / "Python313" / "python313.dll")
     assert installer.python_in_obs_folder(tmp_path / "Python313", "windows") is None
 
@@ -152,6 +201,192 @@ def test_macos_without_python_configured_points_at_the_python_org_folder(tmp_pat
         installer.find_configured_obs_python("macos", tmp_path / "obs-studio")
     assert "/Library/Frameworks" in str(raised.value)
     assert "Tools > Scripts > Python Settings" in str(raised.value)
+
+
+# --- the OBS version, and the Python it loads -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("version", "newest", "known"),
+    [
+        ((27, 2, 4), (3, 12), False),
+        ((28, 0, 0), (3, 10), True),
+        ((29, 0, 2), (3, 10), True),
+        ((29, 1, 3), (3, 11), True),
+        ((30, 0, 2), (3, 11), True),
+        ((30, 1, 0), (3, 12), True),
+        ((30, 2, 3), (3, 12), True),
+        ((31, 1, 2), (3, 12), True),
+        ((32, 2, 2), (3, 12), True),
+        ((33, 0, 0), (3, 12), True),
+        (None, (3, 12), False),
+    ],
+)
+def test_the_pythons_each_obs_version_loads(version: tuple[int, int, int] | None, newest: tuple[int, int],
+                                            known: bool) -> None:
+    """PY_MINOR_VERSION_MAX per tag of obs-scripting-python-import.c; every version searches down to 3.6."""
+    release = installer.ObsRelease(version, "test")
+    assert release.python_range == ((3, 6), newest)
+    assert release.known == known
+
+
+def test_unknown_and_future_obs_versions_say_what_is_assumed() -> None:
+    unknown = installer.ObsRelease(None, "no obs64.exe").describe()
+    assert "OBS's version is unknown (no obs64.exe)" in unknown and "Python 3.6-3.12 is assumed" in unknown
+    assert "OBS 33.0.0 (x) loads Python 3.6-3.12 as far as known" in installer.ObsRelease((33, 0, 0), "x").describe()
+    assert "predates 28.0" in installer.ObsRelease((27, 2, 4), "x").describe()
+    assert installer.ObsRelease((30, 0, 2), "x").describe() == "OBS 30.0.2 (x) loads Python 3.6-3.11"
+
+
+def test_obs_version_from_obs64_exe_from_info_plist_and_from_the_config(tmp_path: Path) -> None:
+    program = tmp_path / "obs-studio"
+    exe = fake_obs64_exe(program / "bin" / "64bit" / "obs64.exe", (30, 0, 2))
+    app = fake_obs_app(tmp_path, "31.1.0")
+    config = obs_config("32.0.2-windows", tmp_path)
+
+    assert installer.windows_exe_version(exe) == (30, 0, 2)
+    assert installer.macos_app_version(app) == (31, 1, 0)
+    assert installer.obs_release("windows", program, config) == installer.ObsRelease((30, 0, 2), str(exe))
+    assert installer.obs_release("macos", app, config).version == (31, 1, 0)
+    from_config = installer.obs_release("windows", None, config)
+    assert from_config.version == (32, 0, 2) and "last run" in from_config.source
+    assert installer.obs_release("windows", tmp_path / "none", tmp_path / "none").version is None
+    assert installer.windows_exe_version(touch(tmp_path / "other.exe", b"MZ no resource")) is None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "version"),
+    [("29.1.3-windows", (29, 1, 3)), ("30.0.2-macos", (30, 0, 2)), ("30.2.3-linux", (30, 2, 3)),
+     ("31.0.3-windows-migrated", (31, 0, 3)), ("31.1.2-macos", (31, 1, 2)), ("32.0.2-windows", (32, 0, 2)),
+     ("32.2.2-linux-first-start", (32, 2, 2))],
+)
+def test_last_obs_version_of_each_config(fixture: str, version: tuple[int, int, int]) -> None:
+    """global.ini's LastVersion, also where a stale copy of it sits in user.ini (OBS 31's migration)."""
+    assert installer.config_last_version(OBS_CONFIGS / fixture) == version
+
+
+def test_windows_obs_30_0_cannot_load_python_3_12(tmp_path: Path, fake_probe: list[Path]) -> None:
+    """OBS 30.0 searches python311.dll down: a Python 3.12 folder gives it no Python at all, 30.1 loads it."""
+    python_folder = tmp_path / "Python312"
+    touch(python_folder / "python312.dll")
+    touch(python_folder / "python.exe")
+    config = obs_config("29.1.3-windows", tmp_path)
+    set_python_folder(config, python_folder)
+    program = tmp_path / "obs-studio"
+    exe = fake_obs64_exe(program / "bin" / "64bit" / "obs64.exe", (30, 0, 2))
+
+    with pytest.raises(installer.InstallError) as raised:
+        installer.find_configured_obs_python("windows", config, installer.obs_release("windows", program, config))
+    message = str(raised.value)
+    assert f"OBS 30.0.2 ({exe}) loads Python 3.6-3.11" in message
+    assert "Python 3.9-3.11 (the folder holding python311.dll" in message
+
+    fake_obs64_exe(exe, (30, 1, 2))
+    python = installer.find_configured_obs_python("windows", config, installer.obs_release("windows", program, config))
+    assert python.version == (3, 12) and "OBS 30.1.2" in python.found_by and "3.6-3.12" in python.found_by
+
+
+def test_macos_obs_30_0_with_python_3_11_and_3_12_installed(tmp_path: Path, fake_probe: list[Path]) -> None:
+    """OBS 30.0 loads 3.11 at most, from Versions/Current (before 31.1): cp311 wheels, or none if Current is 3.12."""
+    frameworks = tmp_path / "Library" / "Frameworks"
+    versions = frameworks / "Python.framework" / "Versions"
+    for minor in (11, 12):
+        touch(versions / f"3.{minor}" / "lib" / f"libpython3.{minor}.dylib")
+    config = obs_config("30.0.2-macos", tmp_path)
+    set_python_folder(config, frameworks)
+    release = installer.obs_release("macos", None, config)
+    assert release.version == (30, 0, 2)
+
+    (versions / "Current").symlink_to("3.11")
+    python = installer.find_configured_obs_python("macos", config, release)
+    assert python.executable == versions / "Current" / "bin" / "python3.11" and python.version == (3, 11)
+
+    (versions / "Current").unlink()
+    (versions / "Current").symlink_to("3.12")
+    with pytest.raises(installer.InstallError) as raised:
+        installer.find_configured_obs_python("macos", config, release)
+    message = str(raised.value)
+    assert "holds no Python OBS can load" in message
+    assert "OBS 30.0.2 (last run, " in message and "loads Python 3.6-3.11" in message
+    assert "Python 3.9-3.11" in message and "Versions/Current points to" in message
+    assert "OBS 30/31" not in message
+
+
+def test_macos_obs_31_1_loads_from_the_versioned_framework_folder(tmp_path: Path, fake_probe: list[Path]) -> None:
+    frameworks = tmp_path / "Library" / "Frameworks"
+    versions = frameworks / "Python.framework" / "Versions"
+    touch(versions / "3.12" / "lib" / "libpython3.12.dylib")
+    touch(versions / "3.11" / "lib" / "libpython3.11.dylib")
+    (versions / "Current").symlink_to("3.11")
+    config = obs_config("31.1.2-macos", tmp_path)
+    set_python_folder(config, frameworks)
+
+    python = installer.find_configured_obs_python("macos", config, installer.obs_release("macos", None, config))
+
+    assert python.executable == versions / "3.12" / "bin" / "python3.12"
+    assert "user.ini" in python.found_by
+
+
+def test_the_python_settings_instruction_follows_the_obs_version(tmp_path: Path) -> None:
+    old = installer.python_settings_instruction("windows", tmp_path, "No Python.",
+                                                installer.ObsRelease((30, 0, 2), "obs64.exe"))
+    assert "Python 3.9-3.11" in old and "python311.dll" in old and "OBS 30.0.2 (obs64.exe) loads Python 3.6-3.11" in old
+    unknown = installer.python_settings_instruction("windows", tmp_path, "No Python.")
+    assert "Python 3.9-3.12" in unknown and "OBS's version is unknown" in unknown
+
+
+def test_ini_values_are_read_as_obs_unescapes_them(tmp_path: Path) -> None:
+    """libobs writes a backslash as two: a hand-typed Windows path comes back with single ones."""
+    touch(tmp_path / "user.ini", "\ufeff[Python]\nPath64bit=C:\\\\Python312\\\\x\n")
+    assert installer.ini_value(tmp_path, "Python", "Path64bit") == ("C:\\Python312\\x", tmp_path / "user.ini")
+    assert installer.unescape_ini_value("a\\\\nb\\rc") == "a\\nb\rc"
+
+
+# --- the architecture OBS runs as (macOS) ----------------------------------------------------------
+def test_mach_o_architectures(tmp_path: Path) -> None:
+    assert installer.mach_o_architectures(fake_obs_app(tmp_path / "a", "32.0.2", (ARM64,)) / "Contents/MacOS/OBS") \
+        == ["arm64"]
+    universal = fake_obs_app(tmp_path / "u", "32.0.2", (X86_64, ARM64)) / "Contents/MacOS/OBS"
+    assert installer.mach_o_architectures(universal) == ["x86_64", "arm64"]
+    assert installer.mach_o_architectures(touch(tmp_path / "script", "#!/bin/sh\n")) == []
+    assert installer.mach_o_architectures(tmp_path / "missing") == []
+
+
+@pytest.mark.parametrize(
+    ("architectures", "native", "runs_as"),
+    [((ARM64,), "arm64", "arm64"), ((X86_64,), "arm64", "x86_64"), ((X86_64, ARM64), "arm64", "arm64"),
+     ((X86_64, ARM64), "x86_64", "x86_64"), ((), "arm64", None)],
+    ids=["apple-silicon-build", "intel-build-under-rosetta", "universal-on-m1", "universal-on-intel", "no-binary"],
+)
+def test_the_architecture_obs_runs_as(tmp_path: Path, architectures: tuple[int, ...], native: str,
+                                      runs_as: str | None) -> None:
+    app = fake_obs_app(tmp_path, "32.0.2", architectures)
+    assert installer.macos_obs_architecture(app, native) == runs_as
+
+
+def test_python_run_under_rosetta_for_an_apple_silicon_obs_is_refused_with_what_to_do() -> None:
+    """A Terminal under Rosetta starts a universal Python as x86_64: its wheels would not load in OBS."""
+    rosetta = installer.ObsPython(Path("/usr/local/bin/python3.12"), (3, 12), "test", "macos-x86_64")
+    problem = installer.architecture_problem(rosetta, "arm64")
+    assert problem is not None and problem.count(". ") == 0 and problem.endswith(".")
+    assert "OBS runs as arm64 but its Python" in problem and "ran here as x86_64" in problem
+    assert "run arch -arm64 python3 install.py" in problem and "Rosetta" in problem
+    native = installer.ObsPython(Path("/usr/local/bin/python3.12"), (3, 12), "test", "macos-arm64")
+    assert "install the Apple Silicon build of OBS" in installer.architecture_problem(native, "x86_64")
+    assert installer.architecture_problem(native, "arm64") is None
+    assert installer.architecture_problem(native, None) is None
+
+
+def test_install_refuses_before_installing_for_the_wrong_architecture(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    rosetta = installer.ObsPython(Path("/usr/local/bin/python3.12"), (3, 12), "test", "macos-x86_64")
+    monkeypatch.setenv("OBS_BLUR_PYDEPS", str(tmp_path / "pydeps"))
+    monkeypatch.setattr(installer, "current_system", lambda: "macos")
+    monkeypatch.setattr(installer, "find_obs_python", lambda override: rosetta)
+    monkeypatch.setattr(installer, "obs_architecture", lambda system: "arm64")
+    monkeypatch.setattr(installer, "detect_nvidia", lambda system: pytest.fail("went on to install"))
+
+    with pytest.raises(installer.InstallError, match=r"run arch -arm64 python3 install\.py"):
+        installer.install(installer.parse_arguments([]))
+    assert not (tmp_path / "pydeps").exists()
 
 
 # --- Linux: packages, /usr/local, Flatpak ----------------------------------------------------------
@@ -304,12 +539,82 @@ def test_every_pin_row_is_exact_and_holds_one_onnxruntime() -> None:
 def test_every_flavour_chosen_automatically_has_pins() -> None:
     """Whatever auto picks for a supported Python on a supported platform can be installed."""
     drivers = [None, nvidia("550.54.15"), nvidia("580.65.06")]
-    for platform in installer._EVERYWHERE:
-        for minor in range(9, 14 if platform == "macos-x86_64" else 15):
+    for platform in ("linux-x86_64", "linux-aarch64", "windows-amd64"):
+        for minor in range(9, 15):
             for driver in drivers:
                 flavour = installer.choose_flavour("auto", platform, (3, minor), driver)
                 packages = installer.pins_for(flavour.wheels, (3, minor), platform)
                 assert installer.onnxruntime_package(packages).startswith("onnxruntime"), (platform, minor)
+
+
+# The Pythons obs-blur has wheels for on each macOS: onnxruntime 1.24 and newer need macOS 14 and
+# Apple Silicon, 1.20-1.23 macOS 13; OpenCV 4.11 and newer need macOS 13 (5.0 on Intel 14), 4.10
+# macOS 11 (on Intel 12).
+MACOS_SUPPORT = {
+    ("macos-arm64", (11, 0)): (9, 12),
+    ("macos-arm64", (12, 7)): (9, 12),
+    ("macos-arm64", (13, 6)): (9, 13),
+    ("macos-arm64", (14, 0)): (9, 14),
+    ("macos-arm64", (26, 1)): (9, 14),
+    ("macos-x86_64", (11, 7)): None,
+    ("macos-x86_64", (12, 7)): (9, 12),
+    ("macos-x86_64", (13, 6)): (9, 13),
+    ("macos-x86_64", (15, 1)): (9, 13),
+}
+
+
+@pytest.mark.parametrize(("platform", "macos"), sorted(MACOS_SUPPORT))
+def test_the_pythons_with_pins_on_each_macos(platform: str, macos: tuple[int, int]) -> None:
+    supported = MACOS_SUPPORT[(platform, macos)]
+    for minor in range(8, 16):
+        flavour = installer.choose_flavour("auto", platform, (3, minor), None)
+        if supported and supported[0] <= minor <= supported[1]:
+            packages = installer.pins_for(flavour.wheels, (3, minor), platform, macos)
+            assert {"onnxruntime", "numpy", "opencv-python-headless"} <= set(packages), (minor, packages)
+        else:
+            with pytest.raises(installer.InstallError, match=f"no pinned cpu wheels for Python 3.{minor}"):
+                installer.pins_for(flavour.wheels, (3, minor), platform, macos)
+
+
+@pytest.mark.parametrize(
+    ("platform", "macos", "python", "onnxruntime"),
+    [("macos-arm64", (13, 6), (3, 11), "1.23.2"), ("macos-arm64", (14, 0), (3, 11), "1.32.0"),
+     ("macos-arm64", (12, 7), (3, 12), "1.19.2"), ("macos-x86_64", (13, 0), (3, 12), "1.23.2"),
+     ("macos-arm64", (13, 0), (3, 10), "1.23.2"), ("macos-x86_64", (12, 0), (3, 9), "1.19.2")],
+)
+def test_macos_pins_fit_the_macos_version(platform: str, macos: tuple[int, int], python: tuple[int, int],
+                                          onnxruntime: str) -> None:
+    """onnxruntime 1.32.0 has no wheel for macOS 13 (Ventura) on Apple Silicon: 1.23.2 is the newest there."""
+    assert installer.pins_for("cpu", python, platform, macos)["onnxruntime"] == onnxruntime
+
+
+def test_no_pins_names_the_pythons_this_macos_has_wheels_for() -> None:
+    with pytest.raises(installer.InstallError) as raised:
+        installer.pins_for("cpu", (3, 14), "macos-arm64", (13, 6))
+    message = str(raised.value)
+    assert "Python 3.14 on macos-arm64 (macOS 13.6)" in message
+    assert "cover Python 3.9-3.13 there" in message and "or a newer macOS" in message
+
+
+@pytest.mark.parametrize(
+    ("mac_ver", "version"),
+    [("13.6.1", (13, 6)), ("14.0", (14, 0)), ("26", (26, 0)), ("10.16", (11, 0)), ("", None)],
+)
+def test_macos_version(mac_ver: str, version: tuple[int, int] | None) -> None:
+    """platform.mac_ver()[0]; "10.16" is any macOS 11+ as a Python built with an old SDK sees it."""
+    assert installer.macos_version(mac_ver) == version
+
+
+def test_the_macos_version_is_that_of_this_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(installer, "mac_ver", lambda: ("13.6.1", ("", "", ""), "arm64"))
+    assert installer.host_macos_version("macos") == (13, 6)
+    assert installer.host_macos_version("windows") is None
+
+
+def test_rows_with_a_macos_platform_claim_a_lowest_macos() -> None:
+    for row in installer.PINS:
+        if any(platform.startswith("macos") for platform in row.platforms):
+            assert row.lowest_macos >= (10, 9), row
 
 
 def test_pins_for_this_debian_obs() -> None:
@@ -378,6 +683,174 @@ def test_scene_collection_from_global_ini(tmp_path: Path) -> None:
     assert installer.scene_collection_file(tmp_path) == path
     with pytest.raises(installer.InstallError, match="start OBS once"):
         installer.scene_collection_file(tmp_path / "fresh")
+
+
+# The collection each OBS version opens for the config in tests/fixtures/obs_config/<folder>.
+CURRENT_COLLECTIONS = {
+    "29.1.3-windows": "Weekly_Meeting.json",
+    "30.0.2-macos": "Untitled.json",
+    "30.2.3-linux": "Untitled.json",
+    "31.0.3-windows-migrated": "Talks__Demos.json",
+    "31.1.2-macos": "Untitled.json",
+    "32.0.2-windows": "Talks__Demos.json",
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(CURRENT_COLLECTIONS))
+def test_current_scene_collection_of_each_obs_version(fixture: str, tmp_path: Path) -> None:
+    """OBS 29/30: global.ini, the file's stem; 31+: user.ini, with or without ".json", stale global.ini beside it."""
+    config = obs_config(fixture, tmp_path)
+    assert installer.scene_collection_file(config) == config / "basic" / "scenes" / CURRENT_COLLECTIONS[fixture]
+
+
+@pytest.mark.parametrize("fixture", sorted(CURRENT_COLLECTIONS))
+def test_add_to_obs_then_check_for_each_obs_version(fixture: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    config = obs_config(fixture, tmp_path)
+    collection = config / "basic" / "scenes" / CURRENT_COLLECTIONS[fixture]
+    others = {path: path.read_bytes() for path in collection.parent.glob("*.json") if path != collection}
+    before = json.loads(collection.read_text(encoding="utf-8"))["modules"]["scripts-tool"]
+    monkeypatch.setattr(installer, "running_obs", lambda system, config_dir: [])
+
+    message = installer.add_to_obs("windows" if "windows" in fixture else "linux", config)
+
+    assert message.startswith(f"Added {installer.SCRIPT_PATH} to the scene collection {collection} (backup: ")
+    scripts = json.loads(collection.read_text(encoding="utf-8"))["modules"]["scripts-tool"]
+    assert scripts[:-1] == before and Path(scripts[-1]["path"]) == installer.SCRIPT_PATH
+    assert {path: path.read_bytes() for path in others} == others
+    report = installer.CheckReport()
+    installer.check_script(report, config)
+    assert report.lines == [("script in OBS", f"added to {collection}")]
+
+
+def test_obs_32_before_its_first_collection_loaded(tmp_path: Path) -> None:
+    """A real OBS 32.2.2 config from a start that stopped early: no basic/scenes, and no ".json" in user.ini."""
+    config = obs_config("32.2.2-linux-first-start", tmp_path)
+    with pytest.raises(installer.InstallError, match=r"scenes/Untitled\.json does not exist: start OBS once"):
+        installer.scene_collection_file(config)
+    report = installer.CheckReport()
+    installer.check_script(report, config)
+    assert report.lines[0][1].startswith("unknown: the current scene collection ")
+    assert report.lines[0][1].endswith(f"then run this again; or add {installer.SCRIPT_PATH} in Tools > Scripts")
+
+
+def test_obs_31_opens_the_collection_by_its_name(tmp_path: Path) -> None:
+    """OBS 31+ looks the current collection up by "name"; a file setting pointing elsewhere loses."""
+    touch(tmp_path / "user.ini", "[Basic]\nSceneCollection=Talks & Demos\nSceneCollectionFile=Untitled.json\n")
+    touch(tmp_path / "basic" / "scenes" / "Untitled.json", json.dumps({"name": "Untitled"}))
+    talks = touch(tmp_path / "basic" / "scenes" / "Talks__Demos.json", json.dumps({"name": "Talks & Demos"}))
+    assert installer.scene_collection_file(tmp_path) == talks
+    touch(tmp_path / "user.ini", "[Basic]\nSceneCollection=Gone\nSceneCollectionFile=Untitled.json\n")
+    assert installer.scene_collection_file(tmp_path) == tmp_path / "basic" / "scenes" / "Untitled.json"
+
+
+def running_processes(names: dict[str, str]) -> tuple[list[list[str]], Callable[..., subprocess.CompletedProcess]]:
+    """A command runner for which pgrep finds the processes in ``names`` (exact, case-sensitive)."""
+    commands: list[list[str]] = []
+
+    def run(command: list[str], timeout: float = 60, env: object = None) -> subprocess.CompletedProcess:
+        commands.append(command)
+        pids = [pid for pid, name in names.items() if command[:2] == ["pgrep", "-x"] and name == command[2]]
+        return subprocess.CompletedProcess(command, 0 if pids else 1, stdout="".join(f"{pid}\n" for pid in pids))
+
+    return commands, run
+
+
+def test_macos_running_obs_is_found_by_its_process_name(tmp_path: Path) -> None:
+    """The macOS executable is OBS.app/Contents/MacOS/OBS: pgrep -x obs never matches it."""
+    commands, run = running_processes({"4242": "OBS", "4300": "obs-ffmpeg-mux"})
+    assert installer.running_obs("macos", tmp_path, run) == ["pid 4242"]
+    assert commands == [["pgrep", "-x", "OBS"]]
+
+
+def test_add_to_obs_refuses_while_obs_runs_on_macos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = obs_config("30.0.2-macos", tmp_path)
+    collection = config / "basic" / "scenes" / "Untitled.json"
+    original = collection.read_bytes()
+    monkeypatch.setattr(installer, "_run", running_processes({"4242": "OBS"})[1])
+
+    with pytest.raises(installer.InstallError, match=r"OBS is running \(pid 4242\)"):
+        installer.add_to_obs("macos", config)
+    assert collection.read_bytes() == original
+    assert sorted(path.name for path in collection.parent.iterdir()) == ["Untitled.json"]
+
+
+def test_record_of_another_architecture_does_not_count_as_installed() -> None:
+    """The record's platform carries the architecture: arm64 wheels are not x86_64 ones, same cp tag or not."""
+    arm = installer.ObsPython(Path("/Library/Frameworks/x/python3.12"), (3, 12), "test", "macos-arm64")
+    intel = installer.ObsPython(arm.executable, (3, 12), "test", "macos-x86_64")
+    flavour = installer.Flavour("coreml", "test")
+    recorded = installer.wanted_record(intel, flavour, {"onnxruntime": "1.23.2"})
+    assert recorded["platform"] == "macos-x86_64" and recorded["python_tag"] == "cp312"
+    assert not installer.record_matches(recorded, installer.wanted_record(arm, flavour, {"onnxruntime": "1.23.2"}))
+
+
+def test_an_install_for_another_architecture_is_replaced_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    arm = installer.ObsPython(Path("/Library/Frameworks/x/python3.12"), (3, 12), "test", "macos-arm64")
+    intel = installer.ObsPython(arm.executable, (3, 12), "test", "macos-x86_64")
+    flavour, packages = installer.Flavour("coreml", "test"), {"onnxruntime": "1.23.2"}
+    folder = tmp_path / "cp312"
+    folder.mkdir()
+    (folder / installer.RECORD_NAME).write_text(json.dumps(installer.wanted_record(intel, flavour, packages)))
+    wanted = installer.wanted_record(arm, flavour, packages)
+    monkeypatch.setattr(installer, "install_verified", lambda *args: installer.Verification({}, folder))
+
+    assert installer.already_in_place(arm, folder, wanted) is None
+    installer.replace_install(arm, folder, packages, wanted, None)
+
+    assert "Replacing the coreml install (onnxruntime 1.23.2 for macos-x86_64, not macos-arm64)" in \
+        capsys.readouterr().out
+
+
+def test_check_names_wheels_of_another_architecture_and_what_to_do(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wheels installed from a Terminal under Rosetta, checked natively: one sentence says what to do."""
+    arm = installer.ObsPython(Path("/Library/Frameworks/x/python3.12"), (3, 12), "test", "macos-arm64")
+    intel = installer.ObsPython(arm.executable, (3, 12), "test", "macos-x86_64")
+    folder = tmp_path / "cp312"
+    folder.mkdir()
+    record = installer.wanted_record(intel, installer.Flavour("coreml", "test"), {"onnxruntime": "1.23.2"})
+    (folder / installer.RECORD_NAME).write_text(json.dumps({**record, "installed_at": "then"}))
+    error = ("ImportError: dlopen(.../numpy/_core/_multiarray_umath.cpython-312-darwin.so, 0x0002): tried: "
+             "'...' (mach-o file, but is an incompatible architecture (have 'x86_64', need 'arm64'))")
+    monkeypatch.setattr(installer, "verify_dependencies", lambda python, folder: installer.Verification(
+        {"numpy": {"error": error}}, folder))
+
+    report = installer.CheckReport()
+    installer.check_folder(report, arm, folder)
+
+    assert report.problems[0] == (f"{folder} holds wheels for macos-x86_64 but OBS's Python runs as macos-arm64: "
+                                  "run python3 install.py to replace them")
+    assert any("are for another CPU architecture" in problem and "run python3 install.py" in problem
+               for problem in report.problems)
+
+
+def test_check_on_a_mac_under_rosetta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--check on a Mac with OBS 31.1.2 for Apple Silicon, run from a Terminal under Rosetta."""
+    home = tmp_path / "Users" / "me"
+    config = home / "Library" / "Application Support" / "obs-studio"
+    shutil.copytree(OBS_CONFIGS / "31.1.2-macos", config)
+    frameworks = tmp_path / "Library" / "Frameworks"
+    touch(frameworks / "Python.framework" / "Versions" / "3.12" / "lib" / "libpython3.12.dylib")
+    set_python_folder(config, frameworks)
+    app = fake_obs_app(tmp_path, "31.1.2", (ARM64,))
+    monkeypatch.setenv("OBS_BLUR_PYDEPS", str(tmp_path / "pydeps"))
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    monkeypatch.setattr(installer, "current_system", lambda: "macos")
+    monkeypatch.setattr(installer, "obs_program", lambda system: app)
+    monkeypatch.setattr(installer, "macos_native_architecture", lambda: "arm64")
+    monkeypatch.setattr(installer, "probe_interpreter", lambda executable: ((3, 12), "macos-x86_64"))
+    monkeypatch.setattr(installer, "detect_nvidia", lambda system: (None, "no NVIDIA driver"))
+
+    assert installer.main(["--check"]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert f"OBS version       OBS 31.1.2 ({app / 'Contents' / 'Info.plist'}) loads Python 3.6-3.12" in lines
+    assert "architecture      OBS runs as arm64, its Python here as x86_64" in lines
+    assert f"script in OBS     not in {config / 'basic' / 'scenes' / 'Untitled.json'}" in "\n".join(lines)
+    assert "run arch -arm64 python3 install.py (this Terminal runs under Rosetta)" in lines[-1]
 
 
 def test_v4l2loopback_loaded_missing_and_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
