@@ -1,28 +1,41 @@
 #!/usr/bin/env bash
-# The whole obs-blur test suite, from a fresh Debian/Ubuntu machine to a verdict.
+# The whole obs-blur test suite, from a fresh Debian/Ubuntu machine to a verdict, on three OBS releases.
 #
 #   bash tools/run_tests.sh [extra pytest arguments]
 #
-# 1. As root, installs what the OBS tests need when it is missing: OBS Studio, Xvfb, Mesa's software
-#    OpenGL (and npm, python3-venv, python3-pip). Without root it says what is missing and goes on;
-#    the OBS tests then fail with the same message (they never skip).
+# 1. As root, installs what the tests need when it is missing: OBS Studio, Xvfb, Mesa's software
+#    OpenGL, libobs-dev and a C compiler (the struct-layout test), mmdebstrap (the other OBS releases),
+#    python3-venv and python3-pip. Without root it says what is missing and goes on; the OBS tests
+#    then fail with the same message (they never skip).
 # 2. Creates .venv if needed and installs the project with its test extras.
-# 3. Installs numpy/onnxruntime/OpenCV for the Python that OBS embeds with install.py, into
-#    .cache/obs-pydeps/<tag> (OBS_BLUR_PYDEPS), so the tests never touch the user's home.
-# 4. Runs ruff and pytest over all of tests/. Exits non-zero if either fails, and also when pytest
-#    collected no test at all (its exit code 5), which would otherwise look like success.
+# 3. The host's OBS (Debian 12: OBS 29.0, Python 3.11): install.py puts numpy/onnxruntime/OpenCV for
+#    the Python OBS embeds into .cache/obs-pydeps/<tag> (OBS_BLUR_PYDEPS), then ruff and pytest run
+#    over all of tests/.
+# 4. Each other OBS release in OBS_BLUR_OBS_SUITES (default "trixie forky": OBS 30.2 with Python 3.13,
+#    OBS 32.2 with Python 3.14): tools/obs_chroot.sh builds (or reuses) a Debian chroot with that OBS,
+#    install.py runs in it for its Python, and pytest runs tests/obs with OBS_BLUR_OBS_ROOT pointing
+#    the harness at that OBS. A chroot that cannot be built fails the run: it is never skipped.
+#    Deselected there, because they test the host rather than an OBS release: the installer tests
+#    (they find the host's OBS from the test venv) and the worker-only soak (host Python).
+# 5. Prints one line per OBS release and exits non-zero if anything failed, or if pytest collected
+#    no test at all (its exit code 5), which would otherwise look like success.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 SYSTEM_PACKAGES=(obs-studio obs-plugins xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl-mesa0
-                 python3-venv python3-pip)
+                 libobs-dev gcc libc6-dev mmdebstrap debian-archive-keyring python3-venv python3-pip)
+OBS_SUITES="${OBS_BLUR_OBS_SUITES-trixie forky}"
+CHROOT_DESELECT=(--deselect tests/obs/test_installer.py --deselect tests/obs/test_soak.py::test_core_soak)
+RESULTS=()
+FAILED=0
 
 log() { printf '\n== %s\n' "$*"; }
 
 system_packages_missing() {
     command -v obs >/dev/null && command -v Xvfb >/dev/null && command -v npm >/dev/null \
+        && command -v cc >/dev/null && command -v mmdebstrap >/dev/null && [ -f /usr/include/obs/obs-module.h ] \
         && python3 -c 'import ensurepip, venv' 2>/dev/null && return 1
     return 0
 }
@@ -32,8 +45,8 @@ install_system_packages() {
         return 0
     fi
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-        echo "run_tests: OBS Studio, Xvfb or python3-venv is missing and this is not root on Debian/Ubuntu;" >&2
-        echo "run_tests: install ${SYSTEM_PACKAGES[*]} (or re-run as root). Continuing: the OBS tests will fail." >&2
+        echo "run_tests: OBS Studio, Xvfb, libobs-dev, mmdebstrap or python3-venv is missing and this is not root" >&2
+        echo "run_tests: on Debian/Ubuntu; install ${SYSTEM_PACKAGES[*]} (or re-run as root). Continuing: the OBS tests will fail." >&2
         return 0
     fi
     local packages=("${SYSTEM_PACKAGES[@]}")
@@ -55,35 +68,86 @@ prepare_venv() {
     .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
 }
 
+# install.py, run by the Python command "$@" (beside the OBS under test), for that OBS's Python into
+# .cache/obs-pydeps/<prefix><tag>; prints that folder.
 install_obs_dependencies() {
-    if ! command -v obs >/dev/null; then
-        echo "run_tests: OBS Studio is not installed: skipping install.py (the OBS tests will fail)" >&2
-        return 0
-    fi
-    local tag
-    tag="$(.venv/bin/python -c 'import install; print(install.find_obs_python(None).tag)')"
-    export OBS_BLUR_PYDEPS="$ROOT/.cache/obs-pydeps/$tag"
-    log "Dependencies for OBS's Python into $OBS_BLUR_PYDEPS"
-    .venv/bin/python install.py --yes --device cpu  # CI: never the 2.6 GB CUDA flavour
+    local prefix="$1"
+    shift
+    local tag folder
+    tag="$("$@" -c 'import install; print(install.find_obs_python(None).tag)')"
+    folder="$ROOT/.cache/obs-pydeps/$prefix$tag"
+    log "Dependencies for OBS's Python ($tag) into $folder" >&2
+    OBS_BLUR_PYDEPS="$folder" "$@" install.py --yes --device cpu >&2  # never the 2.6 GB CUDA flavour
+    echo "$folder"
 }
 
-run_checks() {
-    local ruff_status=0 pytest_status=0
+obs_version() {
+    "$@" obs --version 2>/dev/null | sed -n 's/^OBS Studio - //p' | head -n 1
+}
+
+# Runs pytest, records "<label>: <summary>" for the table at the end; never stops the script.
+run_pytest() {
+    local label="$1" status=0 output
+    shift
+    output="$(mktemp)"
+    set +e
+    .venv/bin/python -m pytest -ra "$@" 2>&1 | tee "$output"
+    status="${PIPESTATUS[0]}"
+    set -e
+    local summary
+    summary="$(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$output" | tail -n 1 | tr -d '=')"
+    rm -f "$output"
+    if [ "$status" -eq 5 ]; then
+        echo "run_tests: pytest collected no tests for $label: that is a failure, not a pass" >&2
+    fi
+    [ "$status" -eq 0 ] || FAILED=1
+    RESULTS+=("$label:${summary:- pytest exit $status}")
+}
+
+run_on_host() {
+    local version="" folder=""
+    if command -v obs >/dev/null; then
+        version="$(obs_version)"
+        folder="$(install_obs_dependencies "" .venv/bin/python)"
+    else
+        echo "run_tests: OBS Studio is not installed: skipping install.py (the OBS tests will fail)" >&2
+    fi
     log "ruff check ."
-    .venv/bin/ruff check . || ruff_status=$?
-    log "pytest tests"
-    .venv/bin/python -m pytest -ra tests "$@" || pytest_status=$?
-    if [ "$pytest_status" -eq 5 ]; then
-        echo "run_tests: pytest collected no tests: that is a failure, not a pass" >&2
+    .venv/bin/ruff check . || { FAILED=1; RESULTS+=("ruff: FAILED"); }
+    log "pytest tests (host OBS ${version:-missing})"
+    OBS_BLUR_PYDEPS="$folder" run_pytest "host OBS ${version:-missing}" tests "$@"
+}
+
+run_in_chroot() {
+    local suite="$1" root folder version
+    shift
+    log "OBS from Debian $suite (chroot)"
+    if ! root="$(bash tools/obs_chroot.sh build "$suite")"; then
+        echo "run_tests: FAILED: the $suite chroot could not be built; its OBS release was NOT tested" >&2
+        FAILED=1
+        RESULTS+=("$suite: FAILED, chroot not built: OBS NOT TESTED")
+        return 0
     fi
-    if [ "$ruff_status" -ne 0 ] || [ "$pytest_status" -ne 0 ]; then
-        echo "run_tests: FAILED (ruff exit $ruff_status, pytest exit $pytest_status)" >&2
-        return 1
-    fi
-    log "All checks passed"
+    local beside=(bash tools/obs_chroot.sh run "$root")
+    version="$(obs_version "${beside[@]}")"
+    folder="$(install_obs_dependencies "$suite-" "${beside[@]}" python3)"
+    log "pytest tests/obs (OBS $version from $suite)"
+    OBS_BLUR_OBS_ROOT="$root" OBS_BLUR_PYDEPS="$folder" \
+        run_pytest "$suite OBS $version" tests/obs "${CHROOT_DESELECT[@]}" "$@"
 }
 
 install_system_packages
 prepare_venv
-install_obs_dependencies
-run_checks "$@"
+run_on_host "$@"
+for suite in $OBS_SUITES; do
+    run_in_chroot "$suite" "$@"
+done
+[ -n "$OBS_SUITES" ] || echo "run_tests: OBS_BLUR_OBS_SUITES is empty: only the host's OBS was tested" >&2
+
+log "Results"
+printf '  %s\n' "${RESULTS[@]}"
+if [ "$FAILED" -ne 0 ]; then
+    echo "run_tests: FAILED" >&2
+    exit 1
+fi
+log "All checks passed"

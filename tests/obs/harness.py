@@ -6,8 +6,11 @@ Facts this relies on (measured with Debian's OBS 29.0.2, see shared/spikes/obs-f
   written here from templates: global.ini (websocket on, random password, no first-run wizard, no
   tray), a profile with the wanted canvas, and a scene collection whose ``modules.scripts-tool``
   entry loads ``obs_blur/background_blur.py`` before the collection's sources are created.
-* The websocket server starts after the collection and scripts are loaded: an open port means the
-  script has run.
+* OBS 29's websocket server starts after the collection and scripts are loaded; from OBS 30 on it
+  accepts clients earlier and answers code 207 ("OBS is not ready") until loading has finished. A
+  request that succeeds therefore means the script has run, on every version.
+* ``OBS_BLUR_OBS_ROOT`` names a Debian chroot (tools/obs_chroot.sh) whose OBS runs instead of the
+  host's: the same tests then drive another OBS release and its Python.
 * OBS 29 has no SIGTERM handler and obs-websocket 5 has no quit request. The only clean stop is
   WM_DELETE_WINDOW on the main window (as clicking its close button); SIGTERM skips the shutdown
   path, including the save of the scene collection.
@@ -41,6 +44,10 @@ SCENE = "Scene"
 FILTER_KIND = "obs_blur_filter"
 
 OBS_ARGUMENTS = ("obs", "--multi", "--disable-updater", "--disable-missing-files-check")
+OBS_ROOT_VARIABLE = "OBS_BLUR_OBS_ROOT"
+CHROOT_TOOL = REPO_ROOT / "tools" / "obs_chroot.sh"
+XVFB_ARGUMENTS = ("-screen", "0", "1920x1080x24", "-nolisten", "tcp", "+extension", "GLX")
+NOT_READY = 207  # obs-websocket's RequestStatus::NotReady
 SHUTDOWN_MARKER = "==== Shutting down"
 _CLOSE_RETRY_S = 0.5
 LEAK_MARKER = "Number of memory leaks"
@@ -160,9 +167,36 @@ def free_tcp_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def obs_root() -> Optional[Path]:
+    """The chroot whose OBS the tests drive (``OBS_BLUR_OBS_ROOT``), or None for the host's OBS."""
+    root = os.environ.get(OBS_ROOT_VARIABLE)
+    return Path(root) if root else None
+
+
+def in_obs_root(path: str) -> Path:
+    """``path`` (absolute) as the OBS under test sees it: inside its chroot, or on the host."""
+    root = obs_root()
+    return root / path.lstrip("/") if root else Path(path)
+
+
+def beside_obs(*command: str) -> list[str]:
+    """``command`` run where the OBS under test lives: on the host, or in its chroot (same paths, same pid)."""
+    root = obs_root()
+    prefix = ["bash", str(CHROOT_TOOL), "run", str(root)] if root else []
+    return [*prefix, *command]
+
+
+def obs_command(*arguments: str) -> list[str]:
+    """The command line that starts the OBS under test with ``arguments``."""
+    return beside_obs(*OBS_ARGUMENTS, *arguments)
+
+
 def missing_programs() -> list[str]:
-    """Programs the harness needs that are not installed."""
-    return [program for program in ("obs", "Xvfb") if shutil.which(program) is None]
+    """Programs the harness needs that are not installed (in the chroot when one is named)."""
+    root = obs_root()
+    if root is None:
+        return [program for program in ("obs", "Xvfb") if shutil.which(program) is None]
+    return [f"{program} in {root}" for program in ("obs", "Xvfb") if not (root / "usr/bin" / program).is_file()]
 
 
 def scene_collection(
@@ -394,7 +428,7 @@ class HeadlessObs:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._processes.log_file = self.log_path.open("ab")
         self._processes.obs = subprocess.Popen(
-            [*OBS_ARGUMENTS, "--profile", NAME, "--collection", NAME, "--scene", SCENE],
+            obs_command("--profile", NAME, "--collection", NAME, "--scene", SCENE),
             env=self._environment(display),
             cwd=self.run_dir,
             stdin=subprocess.DEVNULL,
@@ -404,6 +438,7 @@ class HeadlessObs:
         try:
             self._wait_for_websocket()
             self._connect()
+            self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
@@ -421,6 +456,20 @@ class HeadlessObs:
                 time.sleep(0.1)
         raise RuntimeError(f"OBS websocket not up after {self.settings.startup_timeout_s:.0f} s:\n{self.log_tail()}")
 
+    def _wait_until_ready(self) -> None:
+        """Wait until OBS answers requests: OBS 30+ answer 207 until the collection and scripts are loaded."""
+        from obsws_python.error import OBSSDKRequestError
+
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        while True:
+            try:
+                self.client.get_scene_list()
+                return
+            except OBSSDKRequestError as error:
+                if error.code != NOT_READY or time.monotonic() > deadline or not self.running:
+                    raise
+            time.sleep(0.1)
+
     def _connect(self) -> None:
         import obsws_python
 
@@ -434,10 +483,13 @@ class HeadlessObs:
 
 
 def _start_xvfb() -> tuple[subprocess.Popen, str]:
-    """Xvfb on a display it picks itself (``-displayfd``: no race with other runs for the number)."""
+    """Xvfb on a display it picks itself (``-displayfd``: no race with other runs for the number).
+
+    The X server comes from the same release as OBS: a newer Mesa fails to load OpenGL through an older one.
+    """
     read_end, write_end = os.pipe()
     xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "+extension", "GLX"],
+        beside_obs("Xvfb", "-displayfd", str(write_end), *XVFB_ARGUMENTS),
         pass_fds=(write_end,),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -34,7 +34,7 @@ from obs_blur.worker_client import DEFAULT_HANG_TIMEOUT_S, FIRST_BACKOFF_S
 
 from .conftest import pydeps_for_tests, running_obs
 from .filter_checks import filter_stats, mean_abs_diff, wait_for_mask, wait_until, worker_pids
-from .harness import FILTER_KIND, REPO_ROOT, HeadlessObs
+from .harness import FILTER_KIND, REPO_ROOT, HeadlessObs, beside_obs
 
 pytestmark = pytest.mark.obs
 
@@ -389,7 +389,7 @@ def dependency_folder_without(package: str, names: tuple[str, ...], folder: Path
     shutil.copytree(real, folder, ignore=left_out, copy_function=link_or_copy)
     embedded = json.loads((real / "obs-blur-install.json").read_text())["python"]
     probe = subprocess.run(
-        [embedded, "-c", IMPORT_PROBE],
+        beside_obs(embedded, "-c", IMPORT_PROBE),
         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(folder)},
         capture_output=True,
         text=True,

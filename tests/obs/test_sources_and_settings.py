@@ -145,6 +145,8 @@ def media(tmp_path_factory: pytest.TempPathFactory, astronaut_png: Path) -> Path
     assert cv2.imwrite(str(folder / "framed-strip.png"), framed)
     assert cv2.imwrite(str(folder / "orange.png"), np.full((90, 160, 3), (0, 128, 255), np.uint8))
     write_still_video(astronaut, folder / "clip.mp4", seconds=5.0)  # plays once, then ends
+    # Paused well before its end: a clip that ends first shows no frame (OBS 30+ drop it), which is no pause.
+    write_still_video(astronaut, folder / "long-clip.mp4", seconds=60.0, fps=5)
     photos = [str(folder / f"{name}.png") for name in PHOTO_SIZES if name != "1x1"]
     run_cli("mask", *photos, str(folder / "framed.png"), "--out", str(folder / "masks"))
     return folder
@@ -424,8 +426,12 @@ def test_a_clip_that_ends_stops_the_work_and_recovers(obs: HeadlessObs, media: P
     obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_RESTART")
     wait_until(mask_matches(obs, "Clip", reference, 0.95), "the mask after stop and restart", 20.0)
 
+    obs.client.set_input_settings("Clip", {"local_file": str(media / "long-clip.mp4")}, True)
+    wait_until(mask_matches(obs, "Clip", reference, 0.95), "the mask of the long clip", 20.0)
     obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PAUSE")
     wait_until(lambda: media_state() == "OBS_MEDIA_STATE_PAUSED", "the pause")
+    status = obs.client.get_media_input_status("Clip")
+    assert status.media_cursor < status.media_duration - 1000, f"paused at its end, not mid-clip: {status.__dict__}"
     wait_for_mask(obs, "Clip", FILTER)  # a paused clip still shows its frame: the filter keeps working on it
     assert iou(obs.screenshot("Clip")[..., 0] > 127, reference > 127) >= 0.95
     busy = cpu_seconds(worker)

@@ -33,7 +33,21 @@ _TaskCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p)  # void (*obs_task_t)(vo
 _libobs = ctypes.CDLL("libobs.so.0")
 _libobs.obs_queue_task.argtypes = [ctypes.c_int, _TaskCallback, ctypes.c_void_p, ctypes.c_bool]
 _libobs.obs_queue_task.restype = None
-_scripting = ctypes.CDLL("libobs-scripting.so.1")  # already loaded by OBS's scripts tool: the same copy
+# Debian names the library .so.1 up to OBS 30 and .so.0 from OBS 31 on.
+SCRIPTING_LIBRARIES = ("libobs-scripting.so.1", "libobs-scripting.so.0", "libobs-scripting.so")
+
+
+def _loaded_scripting_library() -> ctypes.CDLL:
+    """libobs-scripting as OBS's scripts tool already loaded it (dlopen hands back that same copy)."""
+    for name in SCRIPTING_LIBRARIES:
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    raise OSError(f"none of {', '.join(SCRIPTING_LIBRARIES)} could be loaded")
+
+
+_scripting = _loaded_scripting_library()
 _scripting.obs_script_reload.argtypes = [ctypes.c_void_p]
 _scripting.obs_script_reload.restype = ctypes.c_bool
 _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
