@@ -145,7 +145,8 @@ def media(tmp_path_factory: pytest.TempPathFactory, astronaut_png: Path) -> Path
     assert cv2.imwrite(str(folder / "framed-strip.png"), framed)
     assert cv2.imwrite(str(folder / "orange.png"), np.full((90, 160, 3), (0, 128, 255), np.uint8))
     write_still_video(astronaut, folder / "clip.mp4", seconds=5.0)  # plays once, then ends
-    # Paused well before its end: a clip that ends first shows no frame (OBS 30+ drop it), which is no pause.
+    # Paused well before its end: at its end OBS's media source clears its frame ("clear on media end"),
+    # so a 5 s clip paused a moment too late has no frame (0x0) and the pause shows nothing to segment.
     write_still_video(astronaut, folder / "long-clip.mp4", seconds=60.0, fps=5)
     photos = [str(folder / f"{name}.png") for name in PHOTO_SIZES if name != "1x1"]
     run_cli("mask", *photos, str(folder / "framed.png"), "--out", str(folder / "masks"))
