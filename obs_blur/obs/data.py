@@ -2,6 +2,10 @@
 
 libobs speaks bytes and raw pointers; the filter speaks ``str`` and Python values. Converting in one
 place keeps encodings and NULL handling out of the filter code.
+
+The optional bindings (groups, visibility, modified callbacks) are looked up with ``getattr``: they are
+None where libobs lacks them, and absent from a libobs module that an older checkout loaded at OBS's
+start, which "Reload Scripts" keeps while it re-imports this module.
 """
 
 from __future__ import annotations
@@ -142,7 +146,46 @@ class Properties:
         """
         return libobs.obs_properties_add_text(self.pointer, _encode(key), _encode(label), libobs.OBS_TEXT_INFO)
 
+    def add_group(self, key: str, label: str) -> Properties:
+        """A titled group; properties added to the returned builder appear in it.
+
+        Without groups in libobs (or when libobs refuses this one) the returned builder is this one,
+        so the properties still appear, ungrouped.
+        """
+        add_group = getattr(libobs, "obs_properties_add_group", None)
+        if add_group is None:
+            return self
+        content = Properties()
+        group = add_group(self.pointer, _encode(key), _encode(label), libobs.OBS_GROUP_NORMAL, content.pointer)
+        if not group:  # libobs did not take ownership
+            libobs.obs_properties_destroy(content.pointer)
+            return self
+        return content
+
     @staticmethod
     def set_long_description(prop: int, text: str) -> None:
         """The tooltip of ``prop``."""
         libobs.obs_property_set_long_description(prop, _encode(text))
+
+    @staticmethod
+    def set_modified_callback(prop: int, callback_pointer: Optional[int]) -> bool:
+        """Call ``callback_pointer`` (an ``obs_property_modified_t`` kept alive by the caller) when ``prop`` changes.
+
+        Returns False when there is no callback or libobs cannot take one: the dialog then stays static.
+        """
+        set_callback = getattr(libobs, "obs_property_set_modified_callback", None)
+        if not callback_pointer or set_callback is None:
+            return False
+        set_callback(prop, callback_pointer)
+        return True
+
+    @staticmethod
+    def set_visible(properties: int, key: str, visible: bool) -> bool:
+        """Show or hide the property ``key`` of ``properties`` (groups searched too); False when not possible."""
+        find = getattr(libobs, "obs_properties_get", None)
+        set_visible = getattr(libobs, "obs_property_set_visible", None)
+        prop = find(properties, _encode(key)) if find is not None and set_visible is not None else None
+        if not prop:
+            return False
+        set_visible(prop, visible)
+        return True

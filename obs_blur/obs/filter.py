@@ -10,6 +10,12 @@ Threads: libobs calls ``create``/``get_properties``/button clicks on the UI thre
 ``video_render`` also on the obs-websocket thread for screenshots (serialised with the graphics
 thread by libobs's graphics lock), and ``destroy`` on the UI or libobs's destroy thread. obspython
 never releases the GIL, so nothing here starts a busy Python thread or blocks while holding it.
+The settings (``obs_data``, which has no lock) are written only on the UI thread, where OBS's own
+dialogs write them: the status in ``get_properties``, repaired values in a UI task.
+
+The optional libobs bindings are looked up with ``getattr``: they are None where libobs lacks them,
+and absent from a libobs module that an older checkout loaded at OBS's start, which "Reload Scripts"
+keeps while it re-imports this module.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from obs_blur.obs.filter_settings import (
     SMOOTHING,
     FilterSettings,
     ModelChoices,
+    StoredValue,
     defaults,
+    mode_settings_shown,
     read_model_choices,
     sanitize,
 )
@@ -53,6 +61,12 @@ RECAPTURE_AFTER_S = 0.25
 IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tga);;All files (*.*)"
 #: The status while the source has no frame (size 0x0): nothing to draw, nothing sent to the worker.
 NO_VIDEO = "Waiting for video: the source shows no frame (not started yet, ended or stopped)"
+#: The status while no scene or view shows the source: libobs draws neither it nor its filters.
+HIDDEN = "Hidden: the source is not shown in any scene or view, so nothing is drawn and no mask is made"
+#: The status's start while a media source is paused: its last frame stays on screen, filtered.
+PAUSED = "Paused: the mask of the paused frame stays in use"
+#: The dialog's group for the settings most people never change.
+ADVANCED_GROUP = "advanced"
 
 
 class BackgroundBlurFilter:
@@ -101,24 +115,26 @@ class BackgroundBlurFilter:
         if instance is not None:
             instance.publish_status()
         properties = Properties()
-        properties.add_string_list(MODE, "Background", MODES.items())
-        model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
-        Properties.set_long_description(model_list, "Models listed in models/manifest.json")
-        properties.add_int_slider(BLUR_STRENGTH, "Blur strength", BLUR_STRENGTH_MIN, BLUR_STRENGTH_MAX)
-        properties.add_color(BG_COLOR, "Background colour")
-        properties.add_file_path(BG_IMAGE, "Background image", IMAGE_FILES)
-        softness = properties.add_int_slider(EDGE_SOFTNESS, "Edge softness", PERCENT_MIN, PERCENT_MAX)
-        Properties.set_long_description(softness, "Width of the soft band around the person's outline")
-        smoothing = properties.add_int_slider(SMOOTHING, "Temporal smoothing", PERCENT_MIN, PERCENT_MAX)
-        Properties.set_long_description(smoothing, "Less flicker at the outline; real motion passes at once")
-        align = properties.add_bool(ALIGN_VIDEO, "Delay the video to match the mask")
-        Properties.set_long_description(align, "Shows the frame each mask was computed from (a few frames late)")
-        properties.add_string_list(DEVICE, "Run the model on", DEVICES.items())
+        _add_main_settings(properties, models)
+        _add_advanced_settings(properties.add_group(ADVANCED_GROUP, "Advanced"))
         callback = source_info.button_callback(KIND_ID)
         if callback:
             properties.add_button(VIRTUALCAM_BUTTON, "Start/Stop Virtual Camera", callback)
         properties.add_info_text(STATUS, "Status")
         return properties.pointer
+
+    @staticmethod
+    def property_modified(properties: int, property_name: str, settings: int) -> bool:
+        """The mode changed in the dialog (or libobs fills new properties): show that mode's settings only.
+
+        libobs calls this on the UI thread with the dialog's settings, which it only reads; True makes
+        the dialog redraw with the new set.
+        """
+        if property_name != MODE:
+            return False
+        for key, shown in mode_settings_shown(ObsData(settings).get_string(MODE)).items():
+            Properties.set_visible(properties, key, shown)
+        return True
 
     # --- instance callbacks -----------------------------------------------------------------------
     @property
@@ -126,13 +142,16 @@ class BackgroundBlurFilter:
         return libobs.source_name(self.source)
 
     def update(self, settings: int) -> None:
-        """Apply new settings; invalid stored values are repaired and written back so the dialog shows them."""
+        """Apply new settings, invalid stored values repaired; reads ``settings`` only.
+
+        libobs runs this on the graphics thread (deferred for video filters), where a write to the
+        settings would race obs-websocket reading them. The repaired values are applied at once and
+        reach the stored settings on the UI thread, so the dialog and clients show what applies.
+        """
         self.models = read_model_choices()
-        data = ObsData(settings)
-        stored = {key: data.get_stored(key) for key in SETTING_KEYS}
-        self.settings, corrections = sanitize(stored, self.models)
+        self.settings, corrections = sanitize(_stored_values(ObsData(settings)), self.models)
         if corrections:
-            self._write_back(data, corrections)
+            self._repair_stored_settings_later()
 
     def destroy(self) -> None:
         """Stop the worker (may wait a second: never under the graphics lock), then free the GPU objects."""
@@ -212,7 +231,7 @@ class BackgroundBlurFilter:
         engine = self.engine
         report = engine.masks.report() if engine is not None else None
         info = engine.info() if engine is not None else None
-        in_use = info is not None and self.last_problem is None
+        in_use = info is not None and self.last_problem is None and not self._hidden()
         return self.name, {
             "render_ms": [round(ms, 3) for ms in self.render_stats.take_render_ms()],
             "mask_age_frames": info.mask_age_frames if in_use else None,
@@ -278,6 +297,8 @@ class BackgroundBlurFilter:
     def _state_text(self) -> str:
         if self.engine_problem is not None:
             return f"Video passes through unchanged: {self.engine_problem}"
+        if self._hidden():
+            return HIDDEN  # video_render is not called: the last frame's state would be stale
         width, height = self.frame_size
         if not (width and height):
             return NO_VIDEO  # also once the engine runs: a mask from before the video stopped is not in use
@@ -286,6 +307,11 @@ class BackgroundBlurFilter:
             return f"Starting ({width}x{height})"
         if self.last_problem is not None:
             return f"Video passes through unchanged: {self.last_problem}"
+        in_use = PAUSED if self._paused() else "Mask in use"
+        return f"{in_use}: {self._mask_text(engine)}"
+
+    def _mask_text(self, engine: Any) -> str:
+        """Which model runs where, how fast, and how old the drawn mask is."""
         report, info = engine.masks.report(), engine.info()
         speed = (
             f"{report.ms_per_mask:.1f} ms per mask, {report.masks_per_s:.0f} masks/s"
@@ -293,9 +319,21 @@ class BackgroundBlurFilter:
             else "measuring speed"
         )
         return (
-            f"Mask in use: {report.model} on {report.provider}; {speed}; "
+            f"{report.model} on {report.provider}; {speed}; "
             f"mask age {info.mask_age_frames} frames ({self._mode_text()})"
         )
+
+    def _hidden(self) -> bool:
+        """Whether no scene or view shows the filtered source (libobs then renders none of its filters)."""
+        showing = getattr(libobs, "obs_source_showing", None)
+        parent = libobs.obs_filter_get_parent(self.source)
+        return bool(showing is not None and parent) and not showing(parent)
+
+    def _paused(self) -> bool:
+        """Whether the filtered source is a paused media source (its last frame stays shown)."""
+        media_state = getattr(libobs, "obs_source_media_get_state", None)
+        parent = libobs.obs_filter_get_parent(self.source)
+        return bool(media_state is not None and parent) and media_state(parent) == libobs.OBS_MEDIA_STATE_PAUSED
 
     def _mode_text(self) -> str:
         """What is drawn, e.g. "blur mode, strength 50": the status shows the settings really applied."""
@@ -317,11 +355,22 @@ class BackgroundBlurFilter:
             finally:
                 libobs.obs_data_release(settings)
 
-    def _write_back(self, data: ObsData, corrections: dict[str, str]) -> None:
-        for key in corrections:
-            data.set_value(key, getattr(self.settings, key))
-        changes = ", ".join(f"{key} {change}" for key, change in corrections.items())
-        libobs.log(libobs.LOG_WARNING, f"filter '{self.name}': repaired invalid settings: {changes}")
+    def _repair_stored_settings_later(self) -> None:
+        """Queue the write of the repaired values for the UI thread, holding a reference to this filter.
+
+        The reference keeps the source (and its settings) alive should the filter be removed before the
+        task runs. Without a UI task queue the repaired values still apply, unwritten (logged at load).
+        """
+        get_ref = getattr(libobs, "obs_source_get_ref", None)
+        queue_ui_task = getattr(libobs, "queue_ui_task", None)
+        if get_ref is None or queue_ui_task is None:
+            return
+        source = get_ref(self.source)
+        if not source:
+            return  # being destroyed: nobody will read its settings again
+        models = self.models
+        if not queue_ui_task(lambda: _repair_stored_settings(source, models)):
+            libobs.obs_source_release(source)
 
     def _target_size(self) -> tuple[int, int]:
         """Size of what the filter draws: the source, or the output of the filter before us."""
@@ -329,6 +378,70 @@ class BackgroundBlurFilter:
         if not target:
             return (0, 0)
         return (libobs.obs_source_get_base_width(target), libobs.obs_source_get_base_height(target))
+
+
+def _add_main_settings(properties: Properties, models: ModelChoices) -> None:
+    """The mode, the model, and the settings of one mode each (the mode list shows and hides those)."""
+    mode_list = properties.add_string_list(MODE, "Background", MODES.items())
+    Properties.set_modified_callback(mode_list, _mode_list_callback())
+    model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
+    Properties.set_long_description(model_list, "Models listed in models/manifest.json")
+    properties.add_int_slider(BLUR_STRENGTH, "Blur strength", BLUR_STRENGTH_MIN, BLUR_STRENGTH_MAX)
+    properties.add_color(BG_COLOR, "Background colour")
+    properties.add_file_path(BG_IMAGE, "Background image", IMAGE_FILES)
+
+
+def _mode_list_callback() -> Optional[int]:
+    """The modified callback that shows each mode's settings (None with a registry that has none)."""
+    modified_callback = getattr(source_info, "modified_callback", None)
+    return modified_callback(KIND_ID) if modified_callback is not None else None
+
+
+def _add_advanced_settings(group: Properties) -> None:
+    """The settings that apply to every mode and rarely need changing."""
+    softness = group.add_int_slider(EDGE_SOFTNESS, "Edge softness", PERCENT_MIN, PERCENT_MAX)
+    Properties.set_long_description(softness, "Width of the soft band around the person's outline")
+    smoothing = group.add_int_slider(SMOOTHING, "Temporal smoothing", PERCENT_MIN, PERCENT_MAX)
+    Properties.set_long_description(smoothing, "Less flicker at the outline; real motion passes at once")
+    align = group.add_bool(ALIGN_VIDEO, "Delay the video to match the mask")
+    Properties.set_long_description(align, "Shows the frame each mask was computed from (a few frames late)")
+    group.add_string_list(DEVICE, "Run the model on", DEVICES.items())
+
+
+def _stored_values(data: ObsData) -> dict[str, StoredValue]:
+    """What the user stored under each setting key, typed as stored (None where only a default exists)."""
+    return {key: data.get_stored(key) for key in SETTING_KEYS}
+
+
+def _repair_stored_settings(source: int, models: ModelChoices) -> None:
+    """UI task: write the repaired value of each stored setting that is invalid now, then drop ``source``.
+
+    It repairs what is stored when it runs, not what ``update`` saw: a value changed in between is
+    kept if valid, and a second task for the same filter finds nothing left to repair.
+    """
+    try:
+        corrections = _write_repairs(source, models)
+        if corrections:
+            changes = ", ".join(f"{key} {change}" for key, change in corrections.items())
+            name = libobs.source_name(source)
+            libobs.log(libobs.LOG_WARNING, f"filter '{name}': repaired invalid settings: {changes}")
+    finally:
+        libobs.obs_source_release(source)
+
+
+def _write_repairs(source: int, models: ModelChoices) -> dict[str, str]:
+    """Repair the settings stored in ``source``; returns ``{key: "old -> new"}`` for each value written."""
+    settings = libobs.obs_source_get_settings(source)
+    if not settings:
+        return {}
+    try:
+        data = ObsData(settings)
+        repaired, corrections = sanitize(_stored_values(data), models)
+        for key in corrections:
+            data.set_value(key, getattr(repaired, key))
+        return corrections
+    finally:
+        libobs.obs_data_release(settings)
 
 
 def _missing_dependency_text(error: ImportError) -> str:

@@ -179,6 +179,25 @@ def _sanitize_device(value: StoredValue) -> str:
 #: Keys read from obs_data, in the order the dialog shows them.
 SETTING_KEYS = (MODE, MODEL, BLUR_STRENGTH, BG_COLOR, BG_IMAGE, EDGE_SOFTNESS, SMOOTHING, ALIGN_VIDEO, DEVICE)
 
+#: The settings that only one mode draws with; every other setting applies to all modes.
+MODE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "blur": (BLUR_STRENGTH,),
+    "color": (BG_COLOR,),
+    "image": (BG_IMAGE,),
+    "transparent": (),
+    "mask": (),
+}
+
+
+def mode_settings_shown(stored_mode: StoredValue) -> dict[str, bool]:
+    """``{setting: shown}`` for each mode-specific setting, for the dialog while ``stored_mode`` is chosen.
+
+    A mode the filter does not know is shown as the mode it applies instead (the default), so the
+    dialog never offers settings that have no effect.
+    """
+    applies = MODE_SETTINGS[_sanitize_mode(stored_mode)]
+    return {key: key in applies for keys in MODE_SETTINGS.values() for key in keys}
+
 
 def sanitize(stored: Mapping[str, StoredValue], models: ModelChoices) -> tuple[FilterSettings, dict[str, str]]:
     """Valid settings from stored user values, plus ``{key: "old -> new"}`` for each value repaired.

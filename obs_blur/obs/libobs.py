@@ -9,15 +9,20 @@ while holding the GIL would deadlock against the graphics thread waiting to run 
 Every function has its ``restype`` and ``argtypes`` declared: without them ctypes passes and returns
 C ``int``, which truncates 64-bit pointers. Signatures follow the OBS 29 headers. Pointers to opaque
 libobs objects are plain integers (``c_void_p``); 0/None is NULL.
+Functions that only one feature needs are bound with ``_bind_optional``: a libobs without them
+turns that feature off with one log line instead of refusing to load the filter.
 
 Importing this module loads libobs, so only import it inside OBS (or where libobs is installed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
+import threading
 from ctypes import (
+    CFUNCTYPE,
     POINTER,
     c_bool,
     c_char_p,
@@ -30,7 +35,7 @@ from ctypes import (
     c_uint32,
     c_void_p,
 )
-from typing import Any
+from typing import Any, Callable, Optional
 
 LOG_PREFIX = "[obs-blur]"
 
@@ -52,11 +57,18 @@ OBS_DATA_STRING = 1
 OBS_DATA_NUMBER = 2
 OBS_DATA_BOOLEAN = 3
 
-# enum obs_combo_type, obs_combo_format, obs_text_type, obs_path_type (obs-properties.h)
+# enum obs_media_state (obs-source.h)
+OBS_MEDIA_STATE_PAUSED = 4
+
+# enum obs_combo_type, obs_combo_format, obs_text_type, obs_path_type, obs_group_type (obs-properties.h)
 OBS_COMBO_TYPE_LIST = 2
 OBS_COMBO_FORMAT_STRING = 3
 OBS_TEXT_INFO = 3
 OBS_PATH_FILE = 0
+OBS_GROUP_NORMAL = 1
+
+# enum obs_task_type (obs.h)
+OBS_TASK_UI = 0
 
 # enum obs_base_effect, obs_allow_direct_render (obs.h)
 OBS_EFFECT_DEFAULT = 0
@@ -136,6 +148,31 @@ bfree = _bind("bfree", None, _P)
 # needs; callers pass the message as one extra c_char_p behind a "%s" format.
 blog = _bind("blog", None, c_int, c_char_p)
 
+
+def log(level: int, message: str) -> None:
+    """Write one record to the OBS log, prefixed so that our lines are easy to grep.
+
+    blog() is used rather than print(): prints from ctypes callbacks land as "[Unknown Script]",
+    because OBS only knows which script is running inside its own script callbacks.
+    """
+    text = f"{LOG_PREFIX} {message}".replace("\0", "\\0").encode("utf-8", "replace")
+    blog(level, b"%s", c_char_p(text))
+
+
+def version_string() -> str:
+    """The running libobs version, e.g. "29.0.2"."""
+    raw = obs_get_version_string()
+    return raw.decode("utf-8", "replace") if raw else "unknown"
+
+
+def _bind_optional(name: str, without: str, restype: Any, *argtypes: Any) -> Optional[Any]:
+    """Like ``_bind``, or None when this libobs lacks ``name``; ``without`` says what is then missing."""
+    if not hasattr(_lib, name):
+        log(LOG_WARNING, f"libobs {version_string()} has no {name}: {without}")
+        return None
+    return _bind(name, restype, *argtypes)
+
+
 # --- registration ---------------------------------------------------------------------------------
 obs_register_source_s = _bind("obs_register_source_s", None, _P, c_size_t)
 
@@ -176,6 +213,17 @@ obs_properties_add_button = _bind("obs_properties_add_button", _P, _P, c_char_p,
 obs_property_name = _bind("obs_property_name", c_char_p, _P)
 obs_property_int_set_suffix = _bind("obs_property_int_set_suffix", None, _P, c_char_p)
 obs_property_set_long_description = _bind("obs_property_set_long_description", None, _P, c_char_p)
+# The dialog shows only the settings of the chosen mode: a modified callback on the mode list hides the others.
+_ALL_SETTINGS_SHOWN = "the dialog shows the settings of every mode"
+obs_properties_get = _bind_optional("obs_properties_get", _ALL_SETTINGS_SHOWN, _P, _P, c_char_p)
+obs_property_set_visible = _bind_optional("obs_property_set_visible", _ALL_SETTINGS_SHOWN, None, _P, c_bool)
+# The callback is a plain function pointer here too, kept alive by source_info's registry.
+obs_property_set_modified_callback = _bind_optional(
+    "obs_property_set_modified_callback", _ALL_SETTINGS_SHOWN, None, _P, _P
+)
+obs_properties_add_group = _bind_optional(
+    "obs_properties_add_group", "the advanced settings are not grouped", _P, _P, c_char_p, c_char_p, c_int, _P
+)
 
 # --- sources and filters --------------------------------------------------------------------------
 obs_source_get_name = _bind("obs_source_get_name", c_char_p, _P)
@@ -183,6 +231,14 @@ obs_source_get_output_flags = _bind("obs_source_get_output_flags", c_uint32, _P)
 obs_source_get_base_width = _bind("obs_source_get_base_width", c_uint32, _P)
 obs_source_get_base_height = _bind("obs_source_get_base_height", c_uint32, _P)
 obs_source_get_settings = _bind("obs_source_get_settings", _P, _P)  # a new reference: obs_data_release it
+obs_source_release = _bind("obs_source_release", None, _P)
+_NO_WRITE_BACK = "repaired settings are applied but not written back into the settings"
+# A new reference (NULL once the source is being destroyed): obs_source_release it.
+obs_source_get_ref = _bind_optional("obs_source_get_ref", _NO_WRITE_BACK, _P, _P)
+obs_source_showing = _bind_optional("obs_source_showing", "the status cannot tell a hidden source", c_bool, _P)
+obs_source_media_get_state = _bind_optional(
+    "obs_source_media_get_state", "the status cannot tell a paused video", c_int, _P
+)
 obs_source_enabled = _bind("obs_source_enabled", c_bool, _P)
 obs_source_set_enabled = _bind("obs_source_set_enabled", None, _P, c_bool)
 obs_filter_get_target = _bind("obs_filter_get_target", _P, _P)
@@ -195,6 +251,71 @@ obs_source_process_filter_tech_end = _bind(
     "obs_source_process_filter_tech_end", None, _P, _P, c_uint32, c_uint32, c_char_p
 )
 obs_get_base_effect = _bind("obs_get_base_effect", _P, c_int)
+
+# --- tasks ----------------------------------------------------------------------------------------
+TaskCallback = CFUNCTYPE(None, c_void_p)  # void (*obs_task_t)(void *param)
+# The callback is passed as a plain function pointer: the CFUNCTYPE object is this module's _UI_TASKS.callback.
+obs_queue_task = _bind_optional("obs_queue_task", _NO_WRITE_BACK, None, c_int, _P, _P, c_bool)
+
+
+class _UiTasks:
+    """Python callables waiting for OBS's UI thread, each under the number libobs hands back as ``param``.
+
+    libobs keeps only a function pointer and a ``void *`` per task, and may run the task after the
+    code that queued it was reloaded ("Reload Scripts") or its filter destroyed. So there is one C
+    callback for the whole process, created once and never freed, and the task itself stays here
+    until it ran: nothing libobs points to can be collected.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[int, Callable[[], None]] = {}
+        self.next_key = 1
+        self.callback = TaskCallback(self._run)
+
+    def add(self, task: Callable[[], None]) -> int:
+        with self.lock:
+            key = self.next_key
+            self.next_key += 1
+            self.pending[key] = task
+        return key
+
+    def discard(self, key: int) -> None:
+        with self.lock:
+            self.pending.pop(key, None)
+
+    def _run(self, param: Optional[int]) -> None:
+        """The C callback: runs the task once; no exception may cross into C."""
+        with self.lock:
+            task = self.pending.pop(param or 0, None)
+        if task is None:
+            return
+        try:
+            task()
+        except BaseException as error:
+            with contextlib.suppress(BaseException):  # logging must not raise into C either
+                log(LOG_ERROR, f"a UI task failed: {type(error).__name__}: {error}")
+
+
+# Kept across importlib.reload (same module namespace): libobs may still hold the old callback.
+_UI_TASKS: _UiTasks = globals().get("_UI_TASKS") or _UiTasks()
+
+
+def queue_ui_task(task: Callable[[], None]) -> bool:
+    """Run ``task`` on OBS's UI thread: later, or at once when called there; False when libobs cannot.
+
+    The UI thread is where OBS's own dialogs read and write settings; ``obs_data`` has no lock.
+    """
+    if obs_queue_task is None:
+        return False
+    key = _UI_TASKS.add(task)
+    try:
+        obs_queue_task(OBS_TASK_UI, ctypes.cast(_UI_TASKS.callback, c_void_p).value, key, False)
+    except BaseException:
+        _UI_TASKS.discard(key)
+        raise
+    return True
+
 
 # --- graphics context -----------------------------------------------------------------------------
 obs_enter_graphics = _bind("obs_enter_graphics", None)
@@ -244,22 +365,6 @@ gs_blend_function_separate = _bind("gs_blend_function_separate", None, c_int, c_
 gs_enable_framebuffer_srgb = _bind("gs_enable_framebuffer_srgb", None, c_bool)
 gs_framebuffer_srgb_enabled = _bind("gs_framebuffer_srgb_enabled", c_bool)
 gs_draw_sprite = _bind("gs_draw_sprite", None, _P, c_uint32, c_uint32, c_uint32)
-
-
-def log(level: int, message: str) -> None:
-    """Write one record to the OBS log, prefixed so that our lines are easy to grep.
-
-    blog() is used rather than print(): prints from ctypes callbacks land as "[Unknown Script]",
-    because OBS only knows which script is running inside its own script callbacks.
-    """
-    text = f"{LOG_PREFIX} {message}".replace("\0", "\\0").encode("utf-8", "replace")
-    blog(level, b"%s", c_char_p(text))
-
-
-def version_string() -> str:
-    """The running libobs version, e.g. "29.0.2"."""
-    raw = obs_get_version_string()
-    return raw.decode("utf-8", "replace") if raw else "unknown"
 
 
 def source_name(source: int) -> str:

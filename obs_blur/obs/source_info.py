@@ -107,6 +107,9 @@ VideoRenderCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data
 # bool (*)(obs_properties_t *props, obs_property_t *property, void *data): a properties button; data is
 # the instance handle when the dialog belongs to a filter instance.
 ButtonClickedCallback = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
+# bool (*)(obs_properties_t *props, obs_property_t *property, obs_data_t *settings): a property changed in the
+# dialog (or libobs applies the settings to fresh properties); True makes the dialog redraw.
+PropertyModifiedCallback = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
 
 
 class FilterInstance(Protocol):
@@ -132,6 +135,8 @@ class FilterImplementation(Protocol):
 
     def get_properties(self, instance: Optional[FilterInstance]) -> Optional[int]: ...
 
+    def property_modified(self, properties: int, property_name: str, settings: int) -> bool: ...
+
 
 @dataclass
 class _LiveInstance:
@@ -150,6 +155,7 @@ class _RegisteredKind:
     implementation: FilterImplementation
     keep_alive: list[object] = field(default_factory=list)
     button_callback: Optional[int] = None  # address of the ButtonClickedCallback trampoline
+    modified_callback: Optional[int] = None  # address of the PropertyModifiedCallback trampoline
 
 
 class _Registry:
@@ -324,6 +330,23 @@ def _make_button_trampoline(kind: _RegisteredKind) -> Any:
     return ButtonClickedCallback(button_clicked)
 
 
+def _make_modified_trampoline(kind: _RegisteredKind) -> Any:
+    """One C callback for every watched property of every dialog of ``kind``; dispatches by property name.
+
+    It runs on the UI thread, with the dialog's settings: no instance is needed to decide what to show.
+    """
+
+    @_guarded(kind.kind_id, "property_modified", _return_false)
+    def property_modified(properties: Optional[int], prop: Optional[int], settings: Optional[int]) -> bool:
+        handler = getattr(kind.implementation, "property_modified", None)
+        if handler is None or not properties or not prop or not settings:
+            return False
+        raw = libobs.obs_property_name(prop)
+        return bool(handler(properties, raw.decode("utf-8", "replace") if raw else "", settings))
+
+    return PropertyModifiedCallback(property_modified)
+
+
 def _build_source_info(id_buffer: ctypes.Array, trampolines: dict[str, Any]) -> ObsSourceInfo:
     info = ObsSourceInfo()
     info.id = ctypes.addressof(id_buffer)
@@ -356,7 +379,9 @@ def register_filter(kind_id: str, display_name: str, implementation: FilterImple
     info = _build_source_info(id_buffer, trampolines)
     button = _make_button_trampoline(kind)
     kind.button_callback = ctypes.cast(button, c_void_p).value
-    kind.keep_alive.extend([name_buffer, id_buffer, trampolines, info, button])
+    modified = _make_modified_trampoline(kind)
+    kind.modified_callback = ctypes.cast(modified, c_void_p).value
+    kind.keep_alive.extend([name_buffer, id_buffer, trampolines, info, button, modified])
     libobs.obs_register_source_s(ctypes.addressof(info), ctypes.sizeof(info))
     return True
 
@@ -389,3 +414,13 @@ def button_callback(kind_id: str) -> Optional[int]:
     """
     kind = _REGISTRY.kinds.get(kind_id)
     return kind.button_callback if kind is not None else None
+
+
+def modified_callback(kind_id: str) -> Optional[int]:
+    """Address of the ``obs_property_modified_t`` for properties in ``kind_id``'s dialog (None if unregistered).
+
+    It calls ``implementation.property_modified(properties, property_name, settings)``, whose True
+    makes OBS redraw the dialog (e.g. with other properties shown).
+    """
+    kind = _REGISTRY.kinds.get(kind_id)
+    return kind.modified_callback if kind is not None else None

@@ -138,3 +138,41 @@ def test_button_clicks_reach_the_instance_and_failures_return_false(
     finally:
         del Exploding.button_clicked  # type: ignore[attr-defined]
     assert clicked == ["virtualcam"]
+
+
+class Watching:
+    """A filter implementation whose ``property_modified`` records its calls, or raises for "explode"."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str, int]] = []
+
+    def property_modified(self, properties: int, property_name: str, settings: int) -> bool:
+        if property_name == "explode":
+            raise LookupError("bad modified")
+        self.calls.append((properties, property_name, settings))
+        return True
+
+
+def test_property_changes_reach_the_implementation_and_failures_return_false(
+    trampolines: tuple[dict[str, Any], list[int], Implementation],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from obs_blur.obs import libobs, source_info
+
+    names = {0x4000: b"mode", 0x4001: b"explode"}
+    monkeypatch.setattr(libobs, "obs_property_name", names.get)
+    implementation = Watching()
+    modified = source_info._make_modified_trampoline(source_info._RegisteredKind("guard_test_filter", implementation))
+
+    assert modified(0x3000, 0x4000, 0x5000) is True
+    assert modified(0x3000, 0x4000, None) is False  # no settings: nothing to decide on
+    assert modified(0x3000, 0x4001, 0x5000) is False
+    assert modified(0x3000, 0x4001, 0x5000) is False
+    assert implementation.calls == [(0x3000, "mode", 0x5000)]
+    captured = capfd.readouterr()
+    errors = [line for line in (captured.out + captured.err).splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "guard_test_filter.property_modified failed: LookupError" in errors[0], errors
+
+    legacy = source_info._make_modified_trampoline(source_info._RegisteredKind("guard_test_filter", Implementation()))
+    assert legacy(0x3000, 0x4000, 0x5000) is False  # an implementation without the method: nothing changes

@@ -1,0 +1,148 @@
+"""In the real OBS Studio: the dialog shows what applies to the chosen mode, the status tells the truth, and
+the filter writes its settings only on OBS's UI thread.
+
+obs-websocket cannot read a property's visibility or a thread, so a test-only script loaded beside
+ours (tests/obs/obs_scripts/obs_blur_test_probe.py) answers from inside OBS: it builds the filter's
+properties as the Filters dialog does, picks each mode as a user would (``obs_property_modified`` on
+the mode list, which runs the filter's modified callback), lists the visible properties, and
+records the thread of every ``obs_data`` write the filter makes. One headless OBS for the module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+
+from .conftest import running_obs
+from .filter_checks import filter_stats, wait_for_mask, wait_until
+from .harness import FILTER_KIND, SCENE, HeadlessObs
+from .test_background_blur import write_still_video
+
+pytestmark = pytest.mark.obs
+
+PROBE = Path(__file__).resolve().parent / "obs_scripts" / "obs_blur_test_probe.py"
+PROBE_HOTKEY = "obs_blur_tests.probe"  # as in the probe script
+FILTER = "Background"
+MODES = ("blur", "color", "image", "transparent", "mask")
+#: The only setting each mode adds to the dialog; transparent and mask have none.
+MODE_SETTING = {"blur": ["blur_strength"], "color": ["bg_color"], "image": ["bg_image"], "transparent": [], "mask": []}
+ADVANCED = ["advanced", "edge_softness", "smoothing", "align_video", "device"]  # the group, then its content
+HIDDEN_STATUS = "Hidden: "
+PAUSED_STATUS = "Paused: the mask of the paused frame stays in use"
+_request_ids = itertools.count(1)
+
+
+def visible_in(mode: str) -> list[str]:
+    """The properties the dialog shows in ``mode``, in dialog order."""
+    return ["mode", "model", *MODE_SETTING[mode], *ADVANCED, "virtualcam", "status"]
+
+
+@pytest.fixture(scope="module")
+def probe_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("probe")
+
+
+@pytest.fixture(scope="module")
+def obs(tmp_path_factory: pytest.TempPathFactory, probe_folder: Path) -> Iterator[HeadlessObs]:
+    environment = {"OBS_BLUR_TEST_PROBE": str(probe_folder)}
+    with running_obs(tmp_path_factory.mktemp("obs-dialog"), extra_scripts=(PROBE,), environment=environment) as run:
+        yield run
+
+
+def ask(obs: HeadlessObs, folder: Path, **request: Any) -> dict[str, Any]:
+    """The probe's answer to ``request``, given on OBS's UI thread."""
+    request_id = next(_request_ids)
+    (folder / "request.json").write_text(json.dumps({"id": request_id, **request}))
+    obs.client.trigger_hotkey_by_name(PROBE_HOTKEY)
+    answer_file = folder / f"answer-{request_id}.json"
+    wait_until(answer_file.exists, f"the probe's answer to {request}", 20.0)
+    answer = json.loads(answer_file.read_text())
+    assert "error" not in answer, answer
+    assert answer["ui_thread"], answer
+    return answer
+
+
+def add_photo(obs: HeadlessObs, source: str, photo: Path, **filter_settings: Any) -> None:
+    obs.client.create_input(SCENE, source, "image_source", {"file": str(photo)}, True)
+    obs.client.create_source_filter(source, FILTER, FILTER_KIND, filter_settings)
+
+
+def test_each_mode_shows_only_its_settings(obs: HeadlessObs, probe_folder: Path, astronaut_png: Path) -> None:
+    add_photo(obs, "Dialog", astronaut_png)
+
+    answer = ask(obs, probe_folder, what="properties", source="Dialog", filter=FILTER, modes=MODES[1:] + MODES[:1])
+    assert answer["opened"] == visible_in("blur")  # the default mode
+    for mode in MODES:
+        assert answer["picked"][mode] == visible_in(mode), mode
+        assert answer["refresh"][mode] is True, mode  # the dialog redraws with the new set
+
+    obs.client.set_source_filter_settings("Dialog", FILTER, {"mode": "image"}, True)
+    reopened = ask(obs, probe_folder, what="properties", source="Dialog", filter=FILTER, modes=[])
+    assert reopened["opened"] == visible_in("image")  # opened on a stored mode: that mode's settings
+    assert obs.python_errors() == [], "\n".join(obs.python_errors())
+
+
+def test_a_hidden_source_says_so(obs: HeadlessObs, astronaut_png: Path) -> None:
+    add_photo(obs, "Hidden", astronaut_png, mode="mask")
+    wait_for_mask(obs, "Hidden", FILTER, status_has="Mask in use")
+    item = obs.client.get_scene_item_id(SCENE, "Hidden").scene_item_id
+
+    obs.client.set_scene_item_enabled(SCENE, item, False)
+    called_at = time.time()
+
+    def hidden() -> dict[str, Any]:
+        entry = filter_stats(obs, "Hidden", FILTER, written_after=called_at)
+        return entry if entry.get("status", "").startswith(HIDDEN_STATUS) else {}
+
+    entry = wait_until(hidden, "the status of the hidden source")
+    assert entry["mask_age_frames"] is None, entry  # no mask is in use: nothing is drawn
+    obs.client.set_scene_item_enabled(SCENE, item, True)
+    wait_for_mask(obs, "Hidden", FILTER, status_has="Mask in use")
+    obs.client.remove_input("Hidden")
+
+
+def test_a_paused_clip_says_so(obs: HeadlessObs, astronaut_png: Path, tmp_path: Path) -> None:
+    clip = tmp_path / "long-clip.mp4"
+    write_still_video(cv2.imread(str(astronaut_png)), clip, seconds=60.0, fps=5)
+    settings = {"local_file": str(clip), "is_local_file": True, "looping": False}
+    obs.client.create_input(SCENE, "Clip", "ffmpeg_source", settings, True)
+    obs.client.create_source_filter("Clip", FILTER, FILTER_KIND, {"mode": "mask"})
+    wait_for_mask(obs, "Clip", FILTER, status_has="Mask in use", timeout_s=40.0)
+
+    obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PAUSE")
+    paused = wait_for_mask(obs, "Clip", FILTER, status_has=PAUSED_STATUS)
+    assert paused["status"].startswith(PAUSED_STATUS), paused  # and the mask still reported in use
+    obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PLAY")
+    wait_for_mask(obs, "Clip", FILTER, status_has="Mask in use")
+    obs.client.remove_input("Clip")
+
+
+def test_settings_are_written_only_on_the_ui_thread(obs: HeadlessObs, probe_folder: Path, astronaut_png: Path) -> None:
+    """Repairs after an update (which libobs runs on the graphics thread) and after a create (here on
+    obs-websocket's thread), and the status the dialog shows: each write on the UI thread."""
+    add_photo(obs, "Writes", astronaut_png)
+    obs.client.set_source_filter_settings("Writes", FILTER, {"blur_strength": "50%", "device": "quantum"}, True)
+    obs.client.create_source_filter("Writes", "Second", FILTER_KIND, {"smoothing": 1e300})
+
+    def repaired() -> bool:
+        first, second = obs.filter_settings("Writes", FILTER), obs.filter_settings("Writes", "Second")
+        return (first.get("blur_strength"), first.get("device"), second.get("smoothing")) == (50, "auto", 100)
+
+    wait_until(repaired, "the repaired settings over obs-websocket")
+    ask(obs, probe_folder, what="properties", source="Writes", filter=FILTER, modes=[])  # publishes the status
+
+    writes = ask(obs, probe_folder, what="writes")["writes"]
+    user_writes = [write for write in writes if "_default_" not in write["function"]]
+    assert {"blur_strength", "device", "smoothing", "status"} <= {write["key"] for write in user_writes}, writes
+    assert [write for write in user_writes if not write["ui_thread"]] == []
+    assert [write for write in writes if write["graphics_thread"]] == []
+    repairs = [line for line in obs.log_text().splitlines() if "repaired invalid settings" in line]
+    assert len(repairs) == 2, repairs  # one line per repaired filter
+    assert obs.python_errors() == [], "\n".join(obs.python_errors())
