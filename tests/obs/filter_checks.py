@@ -1,8 +1,8 @@
 """What the filter tests read besides screenshots: the script's stats file, mask worker processes, image metrics.
 
 The stats file (``OBS_BLUR_STATS``, see obs_blur/obs/stats_file.py) is the channel from the script to
-the tests: obs-websocket 5.1 has no way to ask a script anything, and the status the filter copies
-into its settings changes at most once a second.
+the tests: obs-websocket 5.1 has no way to ask a script anything, and the filter copies its status
+into its settings only when the properties dialog opens.
 """
 
 from __future__ import annotations
