@@ -1,7 +1,9 @@
 """Command line: run the filter's pipeline on files, benchmark it, and diagnose the installation.
 
-Every failure a user can cause (missing file, unreadable image, unknown model, corrupt model) ends
-with one sentence on stderr and exit status 2, never a traceback and never a half-written file.
+Every failure a user can cause (missing file, unreadable image or video, unknown model or encoder,
+corrupt model, full disk) ends with one sentence on stderr and exit status 2, never a traceback and
+never a half-written file. Videos are read and written by ``video_io`` (PyAV), imported only when a
+video is named, so images, ``bench`` and ``doctor`` start without loading FFmpeg.
 """
 
 from __future__ import annotations
@@ -9,24 +11,27 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from obs_blur.compositor import MODES, CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
 from obs_blur.inference import DEVICES
-from obs_blur.media_io import VideoReader, VideoWriter, kind_of, read_image, write_image
+from obs_blur.media_io import kind_of, read_image, write_image
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.progress import Progress
+
+if TYPE_CHECKING:
+    from obs_blur.video_io import VideoReader, VideoWriter
 
 DESCRIPTION = """\
 obs-blur: background blur for video calls, as an OBS Studio filter.
 These commands run the filter's own pipeline (the same models and mask refinement) on files,
 without OBS. Examples:
-  python -m obs_blur mask photo.jpg --out masks/          # person masks as PNG (255 = person)
-  python -m obs_blur blur call.mp4 blurred.mp4            # blur the background of a video
+  python -m obs_blur blur call.mp4 blurred.mp4 --strength 60   # H.264, audio copied as it is
   python -m obs_blur blur me.png me-green.png --mode color --color 0,177,64
-  python -m obs_blur bench                                # how fast is it on this machine?
-  python -m obs_blur doctor                               # what is installed, what will run
+  python -m obs_blur mask photo.jpg --out masks/               # person masks as PNG (255 = person)
+  python -m obs_blur bench                                     # how fast is it on this machine?
+  python -m obs_blur doctor                                    # what is installed, what will run
 """
 
 
@@ -64,13 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     blur.add_argument("--strength", type=float, default=50.0, metavar="N", help="blur strength 0-100 (default 50)")
     blur.add_argument("--color", default="0,177,64", metavar="R,G,B", help="background colour for --mode color")
     blur.add_argument("--background", type=Path, metavar="IMAGE", help="background picture for --mode image")
+    blur.add_argument(
+        "--codec",
+        metavar="NAME",
+        help="video encoder (default libx264, i.e. H.264; libvpx-vp9 for .webm, mpeg4 for .avi); "
+        "others: libx265, libsvtav1, ...",
+    )
     _add_common(blur)
 
     bench = commands.add_parser("bench", help="time every stage per model at 720p and 1080p")
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     bench.add_argument("--frames", type=int, default=200, metavar="N", help="timed frames per case (default 200)")
     bench.add_argument("--models", nargs="*", metavar="NAME", help="models to time (default: the shipped ones)")
-    bench.add_argument("--image", type=Path, help="photo to build frames from (default: scikit-image's astronaut)")
+    bench.add_argument(
+        "--image", type=Path, help="photo to build frames from (default: the astronaut photo in obs_blur/data)"
+    )
     bench.add_argument("--device", choices=DEVICES, default="auto", help="where inference runs (default: auto)")
     bench.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default 1)")
 
@@ -124,37 +137,48 @@ def run_blur(args: argparse.Namespace) -> int:
     if args.input.resolve() == args.output.resolve():
         raise ObsBlurError("output would overwrite the input: choose another file name")
     settings = _composite_settings(args)
-    if kind == "video" and settings.mode == "transparent":
-        raise ObsBlurError("transparent output needs an image format with alpha (.png); videos cannot carry it here")
-    reader = VideoReader(args.input) if kind == "video" else None
-    frame = read_image(args.input) if reader is None else None
+    if kind == "video":
+        return _blur_video(args, settings)
+    if args.codec is not None:
+        raise ObsBlurError("--codec applies to video output only")
+    frame = read_image(args.input)
     pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
-    if reader is None:
-        assert frame is not None
-        alpha, exclude = pipeline.alpha_and_exclusion(frame)
-        write_image(args.output, composite(frame, alpha, settings, exclude))
-        return 0
-    return _blur_video(reader, args.output, pipeline, settings)
-
-
-def _blur_video(reader: VideoReader, output: Path, pipeline: MaskPipeline, settings: CompositeSettings) -> int:
-    writer: Optional[VideoWriter] = None
-    committed = False
-    try:
-        with Progress(reader.frame_count, "frames") as bar:
-            for frame in reader:
-                if writer is None:
-                    writer = VideoWriter(output, reader.fps, (frame.shape[1], frame.shape[0]))
-                alpha, exclude = pipeline.alpha_and_exclusion(frame)
-                writer.write(composite(frame, alpha, settings, exclude))
-                bar.advance()
-        if writer is None:
-            raise ObsBlurError(f"{reader.path}: the video has no readable frames")
-        committed = True
-    finally:
-        if writer is not None:
-            writer.close(commit=committed)
+    alpha, exclude = pipeline.alpha_and_exclusion(frame)
+    write_image(args.output, composite(frame, alpha, settings, exclude))
     return 0
+
+
+def _import_video_io() -> None:
+    """Fail with one sentence where PyAV is missing (an environment made without ``pip install -e .``)."""
+    try:
+        import obs_blur.video_io  # noqa: F401
+    except ImportError as exc:
+        raise ObsBlurError(f"video files need PyAV ({exc}): run `pip install av`") from None
+
+
+def _blur_video(args: argparse.Namespace, settings: CompositeSettings) -> int:
+    """Everything a user can get wrong (input, encoder, container, output folder) fails before the model loads."""
+    if settings.mode == "transparent":
+        raise ObsBlurError("transparent output needs an image format with alpha (.png); videos cannot carry it here")
+    _import_video_io()
+    from obs_blur.video_io import VideoReader, VideoWriter, video_encoder
+
+    codec = video_encoder(args.output, args.codec)
+    with VideoReader(args.input) as reader, VideoWriter(args.output, reader, codec) as writer:
+        pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
+        _process_frames(reader, writer, pipeline, settings)
+        writer.commit()
+    return 0
+
+
+def _process_frames(
+    reader: VideoReader, writer: VideoWriter, pipeline: MaskPipeline, settings: CompositeSettings
+) -> None:
+    with Progress(reader.frame_count, "frames") as bar:
+        for frame in reader.frames(on_audio=writer.copy_audio):
+            alpha, exclude = pipeline.alpha_and_exclusion(frame.image)
+            writer.write(frame, composite(frame.image, alpha, settings, exclude))
+            bar.advance()
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -179,6 +203,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         return COMMANDS[args.command](args)
     except ObsBlurError as exc:
         print(f"obs-blur: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"obs-blur: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("obs-blur: interrupted", file=sys.stderr)

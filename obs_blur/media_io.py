@@ -1,17 +1,19 @@
-"""Reading and writing images and videos for the command line, never leaving half-written output.
+"""Reading and writing images for the command line, and the rule every output follows.
 
 Every output is written to a temporary file beside its destination and renamed into place only when
-complete, so an error or Ctrl+C mid-way leaves either the old file or nothing.
+complete and flushed to disk, so an error, a full disk or Ctrl+C mid-way leaves either the old file
+or nothing. The temporary file is created the way any new file is (mode 0666 filtered by the umask,
+and by a default ACL where the folder has one), so the renamed output has the permissions the user
+expects of a new file rather than a private 0600. Videos are read and written by ``video_io``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -21,7 +23,7 @@ from obs_blur.errors import ObsBlurError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm"}
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
-_FOURCC = {".avi": "MJPG", ".webm": "VP80"}
+_TEMP_ATTEMPTS = 100
 
 
 def kind_of(path: Path) -> str:
@@ -39,7 +41,10 @@ def read_image(path: Path) -> np.ndarray:
     """Image as uint8 BGR or BGRA (grey and 16-bit images are converted)."""
     if not path.is_file():
         raise ObsBlurError(f"{path}: no such file")
-    data = np.fromfile(str(path), np.uint8)
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as exc:
+        raise ObsBlurError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise ObsBlurError(f"{path}: not a readable image")
@@ -50,19 +55,58 @@ def read_image(path: Path) -> np.ndarray:
     return image
 
 
+def create_temp(path: Path) -> Path:
+    """A new empty file beside ``path`` named ``.<stem>.<random><suffix>``, for ``commit_temp`` later.
+
+    Created with ``O_EXCL`` and mode 0666 so that the kernel applies the umask (and any default ACL)
+    exactly as for a plain new file; the suffix stays last so tools that look at it still can.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(_TEMP_ATTEMPTS):
+            tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{path.suffix}")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            return tmp
+    except OSError as exc:
+        raise ObsBlurError(f"{path}: cannot write there ({exc.strerror or exc})") from None
+    raise ObsBlurError(f"{path}: cannot create a temporary file beside it")
+
+
+def commit_temp(tmp: Path, path: Path) -> None:
+    """Flush ``tmp`` to disk, then rename it over ``path`` in one step."""
+    try:
+        fd = os.open(tmp, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ObsBlurError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+
+
+def discard_temp(tmp: Path) -> None:
+    """Remove a temporary file that will not become an output (already gone is fine)."""
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
-    """Yield a temporary path with the same suffix; on success rename it to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    """Yield a temporary path with the same suffix; on success it replaces ``path``, else it is removed."""
+    tmp = create_temp(path)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        try:
+            yield tmp
+        except OSError as exc:
+            raise ObsBlurError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+        commit_temp(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        discard_temp(tmp)
 
 
 def write_image(path: Path, image: np.ndarray) -> None:
@@ -74,54 +118,3 @@ def write_image(path: Path, image: np.ndarray) -> None:
         raise ObsBlurError(f"{path}: could not encode the image")
     with atomic_output(path) as tmp:
         tmp.write_bytes(encoded.tobytes())
-
-
-class VideoReader:
-    """Frames of a video file as BGR uint8, with the frame count and rate when the file says."""
-
-    def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise ObsBlurError(f"{path}: no such file")
-        self.path = path
-        self._capture = cv2.VideoCapture(str(path))
-        if not self._capture.isOpened():
-            raise ObsBlurError(f"{path}: not a readable video")
-        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
-        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count: Optional[int] = count if count > 0 else None
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        try:
-            while True:
-                ok, frame = self._capture.read()
-                if not ok:
-                    return
-                yield frame
-        finally:
-            self._capture.release()
-
-
-class VideoWriter:
-    """Writes BGR frames to a temporary file; ``commit`` renames it into place."""
-
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
-        fourcc = cv2.VideoWriter_fourcc(*_FOURCC.get(path.suffix.lower(), "mp4v"))
-        self._context = atomic_output(path)
-        self._tmp = self._context.__enter__()
-        self._writer = cv2.VideoWriter(str(self._tmp), fourcc, fps, size)
-        if not self._writer.isOpened():
-            self._context.__exit__(None, None, None)
-            raise ObsBlurError(f"{path}: cannot write this video format here")
-        self.frames = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        self._writer.write(np.ascontiguousarray(frame[..., :3]))
-        self.frames += 1
-
-    def close(self, commit: bool) -> None:
-        """Finish the file; ``commit=False`` (after an error) deletes it instead."""
-        self._writer.release()
-        if commit and self.frames:
-            self._context.__exit__(None, None, None)
-        else:
-            self._context.__exit__(ObsBlurError, ObsBlurError("aborted"), None)

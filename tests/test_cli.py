@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import REPO_ROOT, assert_clean_error, leftovers, run_cli
+from video_clips import ClipSpec, audio_packets, make_clip, probe
 
+from obs_blur.bench import source_photo
 from obs_blur.pipeline import MaskPipeline
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "obs_blur", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
-
-
-def assert_clean_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("obs-blur: error: ")
-    assert fragment in result.stderr, result.stderr
 
 
 @pytest.fixture
@@ -44,13 +25,8 @@ def photo(tmp_path: Path, astronaut: np.ndarray) -> Path:
 
 @pytest.fixture
 def clip(tmp_path: Path, astronaut: np.ndarray) -> Path:
-    """A 12-frame video of the astronaut drifting right (a moving person)."""
-    path = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12, (480, 320))
-    for i in range(12):
-        writer.write(cv2.resize(np.roll(astronaut, 4 * i, axis=1), (480, 320)))
-    writer.release()
-    return path
+    """A 12-frame H.264 video of the astronaut drifting right (a moving person), with AAC sound."""
+    return make_clip(tmp_path / "clip.mp4", astronaut, ClipSpec(audio="aac"))
 
 
 def test_help_explains_the_commands() -> None:
@@ -97,6 +73,21 @@ def test_blur_video(tmp_path: Path, clip: Path) -> None:
     ok, frame = capture.read()
     assert ok and frame.shape == (320, 480, 3) and frames == 12
     assert "12/12 frames" in result.stderr, "progress is reported"
+    video, audio = probe(output)
+    assert (video.codec, video.pix_fmt) == ("h264", "yuv420p")
+    assert audio_packets(output) == audio_packets(clip) and audio == probe(clip)[1]
+
+
+def test_blur_video_written_by_opencv(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """Files from other tools (here OpenCV's MPEG-4 Part 2 writer, no audio) read as well."""
+    source = tmp_path / "opencv.mp4"
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 12, (480, 320))
+    for i in range(6):
+        writer.write(cv2.resize(np.roll(astronaut, 4 * i, axis=1), (480, 320)))
+    writer.release()
+    result = run_cli("blur", str(source), str(tmp_path / "out.mkv"))
+    assert result.returncode == 0, result.stderr
+    assert [s.kind for s in probe(tmp_path / "out.mkv")] == ["video"]
 
 
 def test_bench_json(tmp_path: Path) -> None:
@@ -109,6 +100,34 @@ def test_bench_json(tmp_path: Path) -> None:
         assert row["model"] == "mediapipe-landscape"
         assert {"preprocess", "inference", "smoothing", "refinement", "composite"} <= set(row["stages_ms"])
         assert row["mask_path_ms"] > 0 and row["bare_inference_ms"] > 0
+
+
+def test_bench_needs_no_scikit_image(tmp_path: Path) -> None:
+    """The default photo ships with the code: bench runs where scikit-image cannot be imported."""
+    blocker = tmp_path / "no-skimage"
+    blocker.mkdir()
+    (blocker / "skimage.py").write_text("raise ImportError('scikit-image is not installed here')\n")
+    result = run_cli(
+        "bench", "--json", "--frames", "2", "--models", "mediapipe-landscape", env={"PYTHONPATH": str(blocker)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["results"]) == 2
+
+
+def test_bench_photo_is_the_astronaut(astronaut: np.ndarray) -> None:
+    """The shipped JPEG is scikit-image's astronaut: the masks bench's stages work on are the same."""
+    from obs_blur.bench import make_frames
+
+    shipped = source_photo(None)
+    assert shipped.shape == astronaut.shape and np.abs(shipped.astype(int) - astronaut).mean() < 4
+    pipeline = MaskPipeline.load()
+    for width, height in ((1280, 720), (1920, 1080)):
+        ours = pipeline.alpha(make_frames(shipped, width, height)[0])
+        pipeline.reset()
+        reference = pipeline.alpha(make_frames(astronaut, width, height)[0])
+        pipeline.reset()
+        assert np.abs(ours.astype(int) - reference).mean() < 1.0
+        assert 0.25 < (ours > 127).mean() < 0.35, "a person fills about 30 % of the frame"
 
 
 def test_bench_table() -> None:
@@ -153,7 +172,7 @@ def test_corrupt_model_leaves_no_output(tmp_path: Path, photo: Path) -> None:
     output = tmp_path / "out.png"
     result = run_cli("blur", str(photo), str(output), env={"OBS_BLUR_MODELS": str(models)})
     assert_clean_error(result, "corrupt or altered")
-    assert not output.exists() and not list(tmp_path.glob(".out*"))
+    assert not leftovers(tmp_path, "out")
 
 
 def test_bad_arguments(tmp_path: Path, photo: Path) -> None:
@@ -167,3 +186,30 @@ def test_bad_arguments(tmp_path: Path, photo: Path) -> None:
 
 def test_video_transparent_refused(tmp_path: Path, clip: Path) -> None:
     assert_clean_error(run_cli("blur", str(clip), str(tmp_path / "o.mp4"), "--mode", "transparent"), "alpha")
+
+
+@pytest.mark.parametrize("name", ["o.png", "o.mp4"])
+def test_output_folder_that_cannot_be_made(tmp_path: Path, photo: Path, clip: Path, name: str) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder would go")
+    source = photo if name.endswith(".png") else clip
+    assert_clean_error(run_cli("blur", str(source), str(blocker / name)), "cannot write there")
+
+
+def test_codec_only_for_videos(tmp_path: Path, photo: Path) -> None:
+    assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.png"), "--codec", "libx264"), "video output")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002], ids=["022", "002"])
+def test_outputs_follow_the_umask(tmp_path: Path, photo: Path, clip: Path, umask: int) -> None:
+    """Outputs get the mode any new file gets (0666 less the umask), not a temporary file's 0600."""
+    expected = 0o666 & ~umask
+    image, video, masks = tmp_path / "o.png", tmp_path / "o.mp4", tmp_path / "masks"
+    commands = [("blur", photo, image), ("blur", clip, video), ("mask", photo, "--out", masks)]
+    for args in commands:
+        result = run_cli(*map(str, args), umask=umask)
+        assert result.returncode == 0, result.stderr
+    for path in (image, video, masks / "astronaut.png"):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, f"{path.name}: {oct(path.stat().st_mode)}"
+    assert stat.S_IMODE(masks.stat().st_mode) == 0o777 & ~umask
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary file is left"
