@@ -85,13 +85,14 @@ obs_version() {
     "$@" obs --version 2>/dev/null | sed -n 's/^OBS Studio - //p' | head -n 1
 }
 
-# Runs pytest, records "<label>: <summary>" for the table at the end; never stops the script.
+# Runs pytest, records "<label>: <summary>" for the table at the end; never stops the script. Each run
+# keeps its temporary files (OBS's logs and configs among them) in .cache/pytest/<name> until the next.
 run_pytest() {
-    local label="$1" status=0 output
-    shift
+    local label="$1" name="$2" status=0 output
+    shift 2
     output="$(mktemp)"
     set +e
-    .venv/bin/python -m pytest -ra "$@" 2>&1 | tee "$output"
+    .venv/bin/python -m pytest -ra --basetemp "$ROOT/.cache/pytest/$name" "$@" 2>&1 | tee "$output"
     status="${PIPESTATUS[0]}"
     set -e
     local summary
@@ -115,7 +116,7 @@ run_on_host() {
     log "ruff check ."
     .venv/bin/ruff check . || { FAILED=1; RESULTS+=("ruff: FAILED"); }
     log "pytest tests (host OBS ${version:-missing})"
-    OBS_BLUR_PYDEPS="$folder" run_pytest "host OBS ${version:-missing}" tests "$@"
+    OBS_BLUR_PYDEPS="$folder" run_pytest "host OBS ${version:-missing}" host tests "$@"
 }
 
 run_in_chroot() {
@@ -133,7 +134,7 @@ run_in_chroot() {
     folder="$(install_obs_dependencies "$suite-" "${beside[@]}" python3)"
     log "pytest tests/obs (OBS $version from $suite)"
     OBS_BLUR_OBS_ROOT="$root" OBS_BLUR_PYDEPS="$folder" \
-        run_pytest "$suite OBS $version" tests/obs "${CHROOT_DESELECT[@]}" "$@"
+        run_pytest "$suite OBS $version" "$suite" tests/obs "${CHROOT_DESELECT[@]}" "$@"
 }
 
 install_system_packages

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Optional
 
+import numpy as np
 import pytest
 
 from .conftest import require_obs
@@ -102,27 +103,20 @@ def test_hotkey_registers_a_plain_function_and_keeps_its_bindings() -> None:
     assert frontend.calls == ["load 7 ['saved']", "unregister"]
 
 
-@pytest.mark.parametrize(
-    ("size", "strength", "work", "sigma"),
-    [
-        ((1280, 720), 0, (320, 180), 0.0),  # the reference's 1/4 size
-        ((1280, 720), 30, (320, 180), 7.56 / 4),
-        ((1280, 720), 100, (127, 71), 2.485),  # strong blur: smaller work size, sigma capped near 2.5
-        ((1920, 1080), 100, (127, 71), 2.485),
-    ],
-)
-def test_blur_work_plan(size: tuple[int, int], strength: int, work: tuple[int, int], sigma: float) -> None:
-    from obs_blur.compositor import blur_sigma, blur_work_plan
+@pytest.mark.parametrize("edge_softness", [0, 35, 100])
+def test_weight_band_uniforms_map_the_visible_band_onto_the_weight_band(edge_softness: int) -> None:
+    """The shader's two uniforms take a probability's place in the visible band to its place in WEIGHT_BAND.
 
-    planned_work, planned_sigma = blur_work_plan(size, strength)
-    assert planned_work == work
-    assert planned_sigma == pytest.approx(sigma, abs=0.01)
-    if strength:  # the blur in frame pixels is the reference's, whatever the work size
-        assert planned_sigma * size[1] / planned_work[1] == pytest.approx(blur_sigma(size[1], strength))
-
-
-def test_weight_band_is_the_cpu_references() -> None:
+    Checked from the definition of a band position, ``(p - low) / (high - low)``, for probabilities
+    across and beyond both bands: the same numbers the CPU reference's ``reband`` folds into its fit.
+    """
+    require_obs()  # frame_engine imports libobs; it is loaded, not started
     from obs_blur.obs.frame_engine import weight_band_transform
-    from obs_blur.refine import DEFAULT_REFINE, WEIGHT_BAND, band_transform
+    from obs_blur.refine import WEIGHT_BAND, RefineSettings
 
-    assert weight_band_transform(35) == pytest.approx(band_transform(DEFAULT_REFINE.band, WEIGHT_BAND))
+    scale, offset = weight_band_transform(edge_softness)
+    (low, high), (weight_low, weight_high) = RefineSettings(softness=edge_softness / 100.0).band, WEIGHT_BAND
+    for probability in np.linspace(-0.2, 1.2, 29):
+        visible_position = (probability - low) / (high - low)
+        weight_position = (probability - weight_low) / (weight_high - weight_low)
+        assert visible_position * scale + offset == pytest.approx(weight_position, abs=1e-9)
