@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from obs_blur import inference
-from obs_blur.mask_worker import EventStream, MaskWorker
 from obs_blur.segmenters import load_segmenter
-from obs_blur.worker_client import SharedBlock
+from obs_blur.worker.protocol import Configure
+from obs_blur.worker.server import EventStream, MaskWorker
+from obs_blur.worker.shared_block import SharedBlock
 
 LANDSCAPE = "mediapipe-landscape"
 CAPTURE = (256, 144)
@@ -119,7 +120,7 @@ def test_worker_announces_the_cpu_when_the_gpu_fails_while_running(
     os.set_blocking(read_end, False)
     try:
         worker = MaskWorker(block, EventStream(write_end))
-        worker.configure({"cmd": "configure", "id": 7, "model": LANDSCAPE, "device": "cuda", "threads": 1})
+        worker.configure(Configure(7, LANDSCAPE, device="cuda", threads=1))
         (ready,) = read_events(read_end)
         assert (ready["event"], ready["provider"]) == ("ready", "CUDA"), ready
 

@@ -33,7 +33,8 @@ from test_mask_worker import (
 
 from obs_blur import paths
 from obs_blur.obs.filter_settings import FilterSettings
-from obs_blur.worker_client import MaskWorkerClient, clock_ns
+from obs_blur.worker.client import MaskWorkerClient
+from obs_blur.worker.protocol import clock_ns
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses POSIX signals and /proc")
 
@@ -181,7 +182,7 @@ def test_on_windows_a_worker_fault_names_the_log_file_that_holds_its_lines(
 
 def test_a_stamp_taken_in_a_child_process_lies_between_two_taken_here() -> None:
     """Parent and worker subtract each other's stamps: the clock must be system-wide, not per process."""
-    program = "from obs_blur.worker_client import clock_ns; print(clock_ns())"
+    program = "from obs_blur.worker.protocol import clock_ns; print(clock_ns())"
     before = clock_ns()
     child = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     after = clock_ns()

@@ -24,24 +24,20 @@ import cv2
 import numpy as np
 import pytest
 
-from obs_blur import worker_client
 from obs_blur.errors import ObsBlurError
 from obs_blur.manifest import load_manifest
-from obs_blur.mask_worker import EventStream, LimitedLogHandler, MaskWorker
 from obs_blur.paths import REPO_ROOT
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.refine import RefineSettings
 from obs_blur.segmenters import capture_size_for
-from obs_blur.worker_client import (
-    _FRAME_LOCK,
-    LOG_ROTATE_BYTES,
-    MaskWorkerClient,
-    Result,
-    SharedBlock,
-    find_embedded_python,
-    interpreter_candidates,
-    worker_environment,
-)
+from obs_blur.worker import shared_block
+from obs_blur.worker.client import MaskWorkerClient, Result
+from obs_blur.worker.interpreter import find_embedded_python, interpreter_candidates, worker_environment
+from obs_blur.worker.log_file import LOG_ROTATE_BYTES, LimitedLogHandler
+from obs_blur.worker.process import WorkerProcess
+from obs_blur.worker.protocol import Configure, encode, worker_command
+from obs_blur.worker.server import EventStream, MaskWorker
+from obs_blur.worker.shared_block import SharedBlock
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses POSIX signals and /proc")
 
@@ -300,12 +296,11 @@ def test_hung_worker_is_replaced_after_the_hang_timeout(
 def test_worker_exits_when_its_stdin_closes() -> None:
     """The parent died or closed the pipe: the worker ends by itself, and stdout carried only events."""
     block = SharedBlock.create(CAPTURE)
-    command = [find_embedded_python(), "-m", "obs_blur.mask_worker", "--shm", block.name]
+    command = worker_command(find_embedded_python(), block.name)
     worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=worker_environment())
     assert worker.stdin is not None and worker.stdout is not None
     try:
-        configure = {"cmd": "configure", "id": 1, "model": LANDSCAPE, "device": "cpu", "threads": 1}
-        worker.stdin.write(json.dumps(configure).encode() + b"\n")
+        worker.stdin.write(encode(Configure(1, LANDSCAPE, device="cpu", threads=1)))
         worker.stdin.flush()
         events = [read_event(worker.stdout, timeout=15) for _ in range(2)]
         assert [event["event"] for event in events] == ["attached", "ready"]
@@ -362,7 +357,7 @@ def test_a_slot_being_written_is_never_read(frame: np.ndarray) -> None:
         slot = block.read_frame()
         assert slot is not None and slot.seq == 7 and slot.submitted_ns == 123
         assert np.array_equal(slot.frame, frame)
-        block._begin_write(_FRAME_LOCK)  # a writer stopped half-way
+        block._begin_write(shared_block._FRAME_LOCK)  # a writer stopped half-way
         assert block.read_frame() is None
     finally:
         block.close()
@@ -457,13 +452,13 @@ def first_configure_raises(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def spawn_then_raises(monkeypatch: pytest.MonkeyPatch) -> str:
     """An unexpected exception right after the child process started."""
-    popen = MaskWorkerClient._popen
+    popen = WorkerProcess._popen
 
-    def broken(client: MaskWorkerClient, python: str, shm_name: str) -> subprocess.Popen[bytes]:
-        popen(client, python, shm_name)
+    def broken(worker: WorkerProcess, python: str, shm_name: str) -> subprocess.Popen[bytes]:
+        popen(worker, python, shm_name)
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(MaskWorkerClient, "_popen", broken)
+    monkeypatch.setattr(WorkerProcess, "_popen", broken)
     return "MemoryError: out of memory"
 
 
@@ -539,7 +534,7 @@ def test_a_worker_that_exits_at_once_says_why(
     """The worker's last event (it refuses the segment) reaches the status before the worker is replaced."""
     if pipes == "threads":
         monkeypatch.delattr(os, "set_blocking")
-    monkeypatch.setattr(worker_client, "LAYOUT_VERSION", 99)  # a segment the worker does not understand
+    monkeypatch.setattr(shared_block, "LAYOUT_VERSION", 99)  # a segment the worker does not understand
     client = make_client()
     client.start()
     wait_until(client, lambda: client.state == "restarting", timeout=10)

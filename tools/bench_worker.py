@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from obs_blur.manifest import load_manifest
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.segmenters import capture_size_for
-from obs_blur.worker_client import MaskWorkerClient
+from obs_blur.worker.client import MaskWorkerClient
 
 
 def _libc() -> Any:
@@ -222,7 +222,7 @@ def start_process_worker(args: argparse.Namespace) -> MaskWorkerClient:
     client.configure(args.model, device=args.device, threads=args.threads)
     deadline = time.monotonic() + 120
     while not client.ready:
-        if time.monotonic() > deadline or client.state in ("error", "restarting"):
+        if time.monotonic() > deadline or client.state.failing:
             client.stop()
             raise SystemExit(f"the mask worker did not become ready: {client.status}")
         client.poll()

@@ -57,7 +57,7 @@ from bench_obs import code_version, cpu_model, or_dash, photo_covering
 
 from obs_blur.manifest import load_manifest
 from obs_blur.segmenters import capture_size_for
-from obs_blur.worker_client import MaskWorkerClient
+from obs_blur.worker.client import MaskWorkerClient
 from tests.obs.conftest import pydeps_for_tests
 from tests.obs.filter_checks import wait_until, worker_pids
 from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
@@ -288,7 +288,7 @@ def _wait_for(client: MaskWorkerClient, condition: Callable[[], bool], what: str
     while not condition():
         client.poll()
         masks += client.latest_result() is not None
-        if client.state in ("error", "restarting") or time.monotonic() > deadline:
+        if client.state.failing or time.monotonic() > deadline:
             raise RuntimeError(f"waiting for {what}: the worker is {client.state}: {client.status}")
         time.sleep(0.0002)
     return masks + (client.latest_result() is not None)

@@ -1,10 +1,10 @@
 """One filter's mask worker process, as OBS's threads use it: frames out, coefficients in, one status.
 
 Inference never runs inside OBS: each filter instance owns a ``MaskWorkerClient`` (a child process
-per instance, see ``obs_blur/worker_client.py``). The client is not thread-safe, and libobs calls
-us from several threads: video_tick and video_render on the graphics thread, video_render also on
-the obs-websocket thread (screenshots), destroy on the UI or the destroy thread, script_unload on
-the UI thread. libobs's graphics lock serialises the renders, but video_tick runs outside it. So
+per instance, see ``obs_blur/worker/``). The client is not thread-safe, and libobs calls us from
+several threads: video_tick and video_render on the graphics thread, video_render also on the
+obs-websocket thread (screenshots), destroy on the UI or the destroy thread, script_unload on the
+UI thread. libobs's graphics lock serialises the renders, but video_tick runs outside it. So
 every use of the client holds ``_lock``; the graphics thread only ever *tries* the lock and skips
 its turn when someone else holds it (a ``stop`` may take a second), so rendering never waits.
 
@@ -29,16 +29,17 @@ import numpy as np
 from obs_blur import paths
 from obs_blur.obs import libobs
 from obs_blur.obs.filter_settings import FilterSettings
-from obs_blur.worker_client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient, clock_s, first_line
+from obs_blur.worker.client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient
+from obs_blur.worker.protocol import WorkerState, clock_s, first_line
 
-# The client logs through `logging`; inside OBS nothing would show it except stderr. Our own log
-# lines (below) say the same once, in the OBS log. Once per process: "Reload Scripts" re-runs this
-# module, and a handler per reload would pile up on the process-wide logger.
+# The worker package logs through `logging` (loggers under "obs_blur.worker"); inside OBS nothing
+# would show it except stderr. Our own log lines (below) say the same once, in the OBS log. Once per
+# process: "Reload Scripts" re-runs this module, and a handler per reload would pile up on the
+# process-wide logger.
 _worker_logger = logging.getLogger("obs_blur.worker")
 if not any(isinstance(handler, logging.NullHandler) for handler in _worker_logger.handlers):
     _worker_logger.addHandler(logging.NullHandler())
 
-_FAILING_STATES = ("error", "restarting")
 #: Submitted frames remembered for matching results to video frames; results arrive within a few.
 _SEQ_MEMORY = 64
 
@@ -85,7 +86,7 @@ class WorkerReport:
     """What the status line and the stats file show about the worker."""
 
     healthy: bool
-    state: str
+    state: WorkerState
     status: str
     provider: str
     model: str
@@ -162,14 +163,14 @@ class MaskLink:
         """A snapshot for the status line (reads plain attributes only: safe without the lock)."""
         client = self._client
         if self._start_problem and client is None and not self._suspended:
-            return WorkerReport(False, "restarting", self._start_problem, "", "", None, 0.0)
+            return WorkerReport(False, WorkerState.RESTARTING, self._start_problem, "", "", None, 0.0)
         if self._suspended or client is None:
             status = "mask worker stopped" if self._suspended else "mask worker starts with the first frame"
-            return WorkerReport(not self._suspended, "stopped", status, "", "", None, 0.0)
-        stats = dict(client.stats)
+            return WorkerReport(not self._suspended, WorkerState.STOPPED, status, "", "", None, 0.0)
+        stats, state = dict(client.stats), WorkerState(client.state)
         return WorkerReport(
-            healthy=client.state not in _FAILING_STATES,
-            state=client.state,
+            healthy=not state.failing,
+            state=state,
             status=client.status,
             provider=client.provider,
             model=client.model or (self._sent.model if self._sent else "") or "",
@@ -266,7 +267,7 @@ class MaskLink:
         a growing back-off) is not logged again: the status shows every retry, the log stays short.
         A new provider (a GPU that failed while running, replaced by the CPU) is logged once.
         """
-        failing = client.state in _FAILING_STATES
+        failing = WorkerState(client.state).failing
         name = self._filter_name()
         if failing and not self._failing and client.fault != self._logged_fault:
             libobs.log(libobs.LOG_WARNING, f"filter '{name}': video passes through unchanged: {client.status}")
