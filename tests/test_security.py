@@ -23,7 +23,7 @@ from obs_blur import paths
 from obs_blur.bodypix_download import HttpsOnlyRedirects
 from obs_blur.errors import ObsBlurError
 from obs_blur.manifest import load_manifest
-from obs_blur.worker_client import worker_environment
+from obs_blur.worker.interpreter import worker_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CODE = sorted([REPO_ROOT / "install.py", *REPO_ROOT.glob("obs_blur/**/*.py"), *REPO_ROOT.glob("tools/*.py")])

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from obs_blur.worker_client import DEFAULT_HANG_TIMEOUT_S, FIRST_BACKOFF_S
+from obs_blur.worker.client import DEFAULT_HANG_TIMEOUT_S, FIRST_BACKOFF_S
 
 from .conftest import pydeps_for_tests, running_obs
 from .filter_checks import filter_stats, mean_abs_diff, wait_for_mask, wait_until, worker_pids
