@@ -46,8 +46,8 @@ class Claim:
     python: tuple[int, int]
 
     @property
-    def pins(self) -> installer.PinRow:
-        return installer.PINS[self.row]
+    def pins(self) -> installer.pins.PinRow:
+        return installer.pins.PINS[self.row]
 
     def __str__(self) -> str:
         oldest = f"-macos{self.pins.lowest_macos[0]}" if self.platform.startswith("macos") else ""
@@ -72,7 +72,7 @@ def platform_tags(platform: str, lowest_macos: tuple[int, int]) -> list[str]:
 def claims() -> list[Claim]:
     return [
         Claim(index, platform, python)
-        for index, row in enumerate(installer.PINS)
+        for index, row in enumerate(installer.pins.PINS)
         for platform in row.platforms
         for python in dict.fromkeys((row.first_python, row.last_python))
     ]
@@ -85,7 +85,7 @@ def resolve(claim: Claim, target: Path) -> subprocess.CompletedProcess:
         sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--only-binary=:all:",
         "--disable-pip-version-check", "--no-input", "--quiet", *[arg for tag in tags for arg in ("--platform", tag)],
         "--python-version", f"{claim.python[0]}.{claim.python[1]}", "--target", str(target / "site"),
-        "--report", str(target / "report.json"), *installer.requirement_strings(claim.pins.packages),
+        "--report", str(target / "report.json"), *installer.pins.requirement_strings(claim.pins.packages),
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
@@ -111,8 +111,8 @@ def resolutions(request: pytest.FixtureRequest,
 
 def test_every_row_and_platform_is_checked() -> None:
     checked = {(claim.row, claim.platform) for claim in claims()}
-    assert checked == {(index, platform) for index, row in enumerate(installer.PINS) for platform in row.platforms}
-    assert len(claims()) >= len(installer.PINS)
+    assert checked == {(index, platform) for index, row in enumerate(installer.pins.PINS) for platform in row.platforms}
+    assert len(claims()) >= len(installer.pins.PINS)
 
 
 @pytest.mark.parametrize("claim", claims(), ids=str)

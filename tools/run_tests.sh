@@ -74,7 +74,7 @@ install_obs_dependencies() {
     local prefix="$1"
     shift
     local tag folder
-    tag="$("$@" -c 'import install; print(install.find_obs_python(None).tag)')"
+    tag="$("$@" -c 'from installer import detect; print(detect.find_obs_python(None).tag)')"
     folder="$ROOT/.cache/obs-pydeps/$prefix$tag"
     log "Dependencies for OBS's Python ($tag) into $folder" >&2
     OBS_BLUR_PYDEPS="$folder" "$@" install.py --yes --device cpu >&2  # never the 2.6 GB CUDA flavour

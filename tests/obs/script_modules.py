@@ -1,12 +1,15 @@
 """The project's scripts (install.py, tools/*.py) loaded as modules, for the tests of their functions.
 
-They are scripts, not package modules, so they are loaded by path. Used from tests/obs (relative
-import) and tests/ (``from obs.script_modules import ...``).
+They are scripts, not package modules, so they are loaded by path; the installer package that
+install.py starts comes the way install.py imports it. Used from tests/obs (relative import) and
+tests/ (``from obs.script_modules import ...``).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import pkgutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -33,4 +36,14 @@ def load_tool(name: str) -> ModuleType:
 
 
 def load_installer() -> ModuleType:
-    return load_script("obs_blur_installer", INSTALLER)
+    """The package ``installer`` beside install.py, with every module in it imported.
+
+    install.py imports it from its own folder, whatever the current folder and ``sys.path``, so the
+    tests get this clone's installer however pytest was started. The modules are then attributes of
+    the package: ``installer.detect.find_obs_python``.
+    """
+    load_script("obs_blur_installer", INSTALLER)
+    package = sys.modules["installer"]
+    for module in pkgutil.walk_packages(package.__path__, "installer."):
+        importlib.import_module(module.name)
+    return package

@@ -41,14 +41,14 @@ def test_private_folder_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.delenv("OBS_BLUR_PYDEPS", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     if sys.platform.startswith("linux"):
-        assert installer.private_dependency_folder("cp311") == tmp_path / "obs-blur" / "pydeps" / "cp311"
+        assert installer.repo.paths.private_dependency_folder("cp311") == tmp_path / "obs-blur" / "pydeps" / "cp311"
     monkeypatch.setenv("OBS_BLUR_PYDEPS", str(tmp_path / "elsewhere"))
-    assert installer.private_dependency_folder("cp311") == tmp_path / "elsewhere"
+    assert installer.repo.paths.private_dependency_folder("cp311") == tmp_path / "elsewhere"
 
 
 def test_finds_the_python_obs_embeds() -> None:
     require_obs()
-    python = installer.find_obs_python(None)
+    python = installer.detect.find_obs_python(None)
     assert python.executable.is_file()
     assert "links libpython" in python.found_by
     assert python.tag == f"cp{python.version[0]}{python.version[1]}"
@@ -56,7 +56,7 @@ def test_finds_the_python_obs_embeds() -> None:
 
 
 def test_verification_rejects_modules_from_outside_the_folder(tmp_path: Path) -> None:
-    verification = installer.Verification(
+    verification = installer.verify.Verification(
         {
             "numpy": {"version": "2.0", "file": str(tmp_path / "numpy" / "__init__.py")},
             "cv2": {"version": "4.9", "file": "/usr/lib/python3/dist-packages/cv2/__init__.py"},
@@ -73,7 +73,7 @@ def test_verification_rejects_modules_from_outside_the_folder(tmp_path: Path) ->
 def test_verification_rejects_two_onnxruntime_flavours_and_a_model_that_does_not_load(tmp_path: Path) -> None:
     (tmp_path / "onnxruntime-1.32.0.dist-info").mkdir()
     (tmp_path / "onnxruntime_gpu-1.31.1.dist-info").mkdir()
-    verification = installer.Verification({}, tmp_path, {"error": "ObsBlurError: model file missing"})
+    verification = installer.verify.Verification({}, tmp_path, {"error": "ObsBlurError: model file missing"})
     problems = verification.problems()
     assert "2 onnxruntime flavours (onnxruntime, onnxruntime_gpu)" in problems[0]
     assert problems[1] == "the default model does not load: ObsBlurError: model file missing"
@@ -82,10 +82,10 @@ def test_verification_rejects_two_onnxruntime_flavours_and_a_model_that_does_not
 def test_the_gpu_that_will_not_run_is_named_with_its_reason(tmp_path: Path) -> None:
     session = {"model": "mediapipe-landscape", "provider": "CPU", "describe": "CPU (CUDA could not start)",
                "notes": ["CUDA could not start (its CUDA/cuDNN libraries missing?)"]}
-    lines = installer.Verification({}, tmp_path, session).provider_lines("cuda13")
+    lines = installer.verify.Verification({}, tmp_path, session).provider_lines("cuda13")
     assert lines[0] == "The default model (mediapipe-landscape) runs on: CPU (CUDA could not start)"
     assert "GPU will NOT be used (cuda13 flavour installed): CUDA could not start" in lines[1]
-    assert len(installer.Verification({}, tmp_path, session).provider_lines("cpu")) == 1
+    assert len(installer.verify.Verification({}, tmp_path, session).provider_lines("cpu")) == 1
 
 
 def test_second_run_does_nothing(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,7 +96,7 @@ def test_second_run_does_nothing(monkeypatch: pytest.MonkeyPatch, capsys: pytest
         pytest.fail("no test dependency folder: run `bash tools/run_tests.sh`, or install.py with OBS_BLUR_PYDEPS set")
     monkeypatch.setenv("OBS_BLUR_PYDEPS", str(folder))
 
-    assert installer.main(["--yes"]) == 0
+    assert installer.cli.main(["--yes"]) == 0
 
     output = capsys.readouterr().out
     assert "Nothing to do." in output
@@ -117,11 +117,11 @@ def fake_pip(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     def verify(python: Any, folder: Path, device: str = "auto") -> Any:
         modules = {"onnxruntime": {"error": behaviour["problem"]}} if behaviour["problem"] else {}
-        return installer.Verification(modules, folder, {"describe": "CPU"})
+        return installer.verify.Verification(modules, folder, {"describe": "CPU"})
 
-    monkeypatch.setattr(installer, "pip_command", lambda python: ["pip"])
-    monkeypatch.setattr(installer, "run_pip", run_pip)
-    monkeypatch.setattr(installer, "verify_dependencies", verify)
+    monkeypatch.setattr(installer.pip_install, "pip_command", lambda python: ["pip"])
+    monkeypatch.setattr(installer.pip_install, "run_pip", run_pip)
+    monkeypatch.setattr(installer.verify, "verify_dependencies", verify)
     return behaviour
 
 
@@ -129,18 +129,18 @@ def previous_install(tmp_path: Path) -> Path:
     folder = tmp_path / "pydeps" / "cp311"
     (folder / "onnxruntime").mkdir(parents=True)
     (folder / "onnxruntime" / "old.txt").write_text("old")
-    (folder / installer.RECORD_NAME).write_text('{"flavour": "old"}')
+    (folder / installer.record.RECORD_NAME).write_text('{"flavour": "old"}')
     return folder
 
 
 def swap_attempt(folder: Path) -> Any:
-    python = installer.ObsPython(Path(sys.executable), (3, 11), "test", "linux-x86_64")
-    return installer.install_verified(python, folder, {"onnxruntime": "1.32.0"}, {"flavour": "cpu"}, None)
+    python = installer.obs_python.ObsPython(Path(sys.executable), (3, 11), "test", "linux-x86_64")
+    return installer.pip_install.install_verified(python, folder, {"onnxruntime": "1.32.0"}, {"flavour": "cpu"}, None)
 
 
 def assert_previous_untouched(folder: Path) -> None:
     assert sorted(p.name for p in (folder / "onnxruntime").iterdir()) == ["old.txt"]
-    assert json.loads((folder / installer.RECORD_NAME).read_text()) == {"flavour": "old"}
+    assert json.loads((folder / installer.record.RECORD_NAME).read_text()) == {"flavour": "old"}
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name], "temporary folders left behind"
 
 
@@ -148,16 +148,16 @@ def test_swap_replaces_the_previous_install_only_after_verification(tmp_path: Pa
     folder = previous_install(tmp_path)
     swap_attempt(folder)
     assert sorted(p.name for p in (folder / "onnxruntime").iterdir()) == ["new.txt"]
-    assert json.loads((folder / installer.RECORD_NAME).read_text())["flavour"] == "cpu"
+    assert json.loads((folder / installer.record.RECORD_NAME).read_text())["flavour"] == "cpu"
     assert sorted(p.name for p in folder.parent.iterdir()) == ["cp311"]
 
 
 @pytest.mark.parametrize(
     ("failure", "problem", "raised"),
     [
-        (installer.InstallError("pip could not install"), None, installer.InstallError),
+        (installer.common.InstallError("pip could not install"), None, installer.common.InstallError),
         (KeyboardInterrupt(), None, KeyboardInterrupt),
-        (None, "ImportError: libfoo.so", installer.InstallError),
+        (None, "ImportError: libfoo.so", installer.common.InstallError),
     ],
     ids=["pip-fails", "ctrl-c-during-pip", "verification-fails"],
 )
@@ -174,7 +174,7 @@ def test_a_run_killed_between_the_renames_is_repaired_by_the_next(tmp_path: Path
     folder = previous_install(tmp_path)
     folder.rename(folder.with_name(".cp311.previous-4242"))
     (folder.parent / ".cp311.staging-4242").mkdir()
-    assert installer.recover_interrupted_swap(folder) == f"Restored {folder} from an interrupted run."
+    assert installer.pip_install.recover_interrupted_swap(folder) == f"Restored {folder} from an interrupted run."
     assert_previous_untouched(folder)
 
 
@@ -185,7 +185,7 @@ def test_purge_never_deletes_folders_that_are_not_obs_blurs(tmp_path: Path, monk
     monkeypatch.setenv("OBS_BLUR_CACHE", str(tmp_path / "my-cache"))
     (tmp_path / "my-data" / "models").mkdir(parents=True)
     (tmp_path / "my-cache").mkdir()
-    assert installer.purge_targets() == []
+    assert installer.uninstall.purge_targets() == []
     assert capsys.readouterr().out.count("it is not an obs-blur folder") == 2
 
 
@@ -206,16 +206,16 @@ class User:
 @pytest.fixture(scope="module")
 def obs_python() -> Any:
     require_obs()
-    return installer.find_obs_python(None)
+    return installer.detect.find_obs_python(None)
 
 
 @pytest.fixture(scope="module")
 def wheelhouse(request: pytest.FixtureRequest, obs_python: Any) -> Path:
     """The CPU wheels for OBS's Python, downloaded once (kept in the pytest cache across sessions)."""
     folder = Path(request.config.cache.mkdir(f"obs-blur-wheelhouse-{obs_python.tag}"))
-    packages = installer.pins_for("cpu", obs_python.version, obs_python.platform)
-    download = [*installer.pip_command(obs_python), "download", "--only-binary=:all:", "--disable-pip-version-check",
-                "--dest", str(folder), *installer.requirement_strings(packages)]
+    packages = installer.pins.pins_for("cpu", obs_python.version, obs_python.platform)
+    download = [*installer.pip_install.pip_command(obs_python), "download", "--only-binary=:all:",
+                "--disable-pip-version-check", "--dest", str(folder), *installer.pins.requirement_strings(packages)]
     offline = subprocess.run([*download, "--no-index", "--find-links", str(folder)], capture_output=True, text=True)
     if offline.returncode != 0:
         online = subprocess.run(download, capture_output=True, text=True, timeout=600)
@@ -265,15 +265,15 @@ def test_offline_install_from_a_wheelhouse(installed: subprocess.CompletedProces
     assert f"Private dependency folder: {user.folder}" in installed.stdout
     assert "Installed and verified: numpy" in installed.stdout
     assert "The default model (mediapipe-landscape) runs on: CPU" in installed.stdout
-    record = json.loads((user.folder / installer.RECORD_NAME).read_text())
+    record = json.loads((user.folder / installer.record.RECORD_NAME).read_text())
     assert record["flavour"] == "cpu" and record["python_tag"] == obs_python.tag
-    assert record["packages"] == installer.pins_for("cpu", obs_python.version, obs_python.platform)
-    assert installer.onnxruntime_distributions(user.folder) == ["onnxruntime"]
+    assert record["packages"] == installer.pins.pins_for("cpu", obs_python.version, obs_python.platform)
+    assert installer.verify.onnxruntime_distributions(user.folder) == ["onnxruntime"]
     writable = [path for path in (user.folder, *user.folder.rglob("*"))
                 if not path.is_symlink() and path.stat().st_mode & 0o022]
     assert writable == [], f"{len(writable)} files writable by group or others, e.g. {writable[:3]}"
     assert sorted(p.name for p in user.folder.parent.iterdir()) == [obs_python.tag]
-    assert f"Tools > Scripts > + and choose {installer.SCRIPT_PATH}" in installed.stdout
+    assert f"Tools > Scripts > + and choose {installer.repo.SCRIPT_PATH}" in installed.stdout
     assert "Filters > + > Background Blur" in installed.stdout
     assert "Start Virtual Camera" in installed.stdout
 
@@ -337,14 +337,14 @@ def test_a_broken_pip_midway_keeps_the_old_install_working(installed: subprocess
     for wheel in wheelhouse.glob("*.whl"):
         if not wheel.name.startswith("numpy-"):
             (partial / wheel.name).symlink_to(wheel)
-    record = (user.folder / installer.RECORD_NAME).read_bytes()
+    record = (user.folder / installer.record.RECORD_NAME).read_bytes()
 
     result = run_installer(user, "--reinstall", "--wheelhouse", str(partial), "--device", "cpu")
 
     assert result.returncode == 1
     assert "pip could not install onnxruntime 1.32.0" in result.stderr
     assert f"The previous install in {user.folder} is untouched" in result.stderr
-    assert (user.folder / installer.RECORD_NAME).read_bytes() == record
+    assert (user.folder / installer.record.RECORD_NAME).read_bytes() == record
     assert [p.name for p in user.folder.parent.iterdir()] == [user.folder.name]
     assert run_installer(user, "--check").returncode == 0
 
@@ -399,11 +399,11 @@ def test_add_to_obs_refuses_while_obs_runs_then_adds_once(installed: subprocess.
         another.kill()
         another.wait()
     assert added.returncode == 0, added.stderr
-    assert f"Added {installer.SCRIPT_PATH} to the scene collection {scene_collection}" in added.stdout
+    assert f"Added {installer.repo.SCRIPT_PATH} to the scene collection {scene_collection}" in added.stdout
     backups = list(scene_collection.parent.glob("Meetings.json.obs-blur-backup-*"))
     assert len(backups) == 1 and backups[0].read_bytes() == original
     scripts = json.loads(scene_collection.read_text())["modules"]["scripts-tool"]
-    assert [entry["path"] for entry in scripts] == ["/home/me/scripts/clock.py", str(installer.SCRIPT_PATH)]
+    assert [entry["path"] for entry in scripts] == ["/home/me/scripts/clock.py", str(installer.repo.SCRIPT_PATH)]
     assert scripts[0]["settings"] == {"format": "%H:%M"}
 
     again = run_installer(user, "--add-to-obs", "--wheelhouse", str(wheelhouse), "--device", "cpu")
