@@ -141,7 +141,6 @@ def _bind(name: str, restype: Any, *argtypes: Any) -> Any:
 _P = c_void_p  # any pointer to an opaque libobs object
 
 # --- process, logging, memory ---------------------------------------------------------------------
-obs_get_version = _bind("obs_get_version", c_uint32)
 obs_get_version_string = _bind("obs_get_version_string", c_char_p)
 bfree = _bind("bfree", None, _P)
 # Variadic: only the fixed arguments are declared, which is what Apple arm64's calling convention
@@ -211,7 +210,6 @@ obs_properties_add_path = _bind("obs_properties_add_path", _P, _P, c_char_p, c_c
 # The callback is passed as a plain function pointer: the CFUNCTYPE object lives in source_info's registry.
 obs_properties_add_button = _bind("obs_properties_add_button", _P, _P, c_char_p, c_char_p, _P)
 obs_property_name = _bind("obs_property_name", c_char_p, _P)
-obs_property_int_set_suffix = _bind("obs_property_int_set_suffix", None, _P, c_char_p)
 obs_property_set_long_description = _bind("obs_property_set_long_description", None, _P, c_char_p)
 # The dialog shows only the settings of the chosen mode: a modified callback on the mode list hides the others.
 _ALL_SETTINGS_SHOWN = "the dialog shows the settings of every mode"
@@ -246,7 +244,6 @@ obs_filter_get_parent = _bind("obs_filter_get_parent", _P, _P)
 obs_source_video_render = _bind("obs_source_video_render", None, _P)
 obs_source_skip_video_filter = _bind("obs_source_skip_video_filter", None, _P)
 obs_source_process_filter_begin = _bind("obs_source_process_filter_begin", c_bool, _P, c_int, c_int)
-obs_source_process_filter_end = _bind("obs_source_process_filter_end", None, _P, _P, c_uint32, c_uint32)
 obs_source_process_filter_tech_end = _bind(
     "obs_source_process_filter_tech_end", None, _P, _P, c_uint32, c_uint32, c_char_p
 )
