@@ -26,7 +26,14 @@ from obs_blur.manifest import load_manifest
 from obs_blur.worker.interpreter import worker_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_CODE = sorted([REPO_ROOT / "install.py", *REPO_ROOT.glob("obs_blur/**/*.py"), *REPO_ROOT.glob("tools/*.py")])
+SHIPPED_CODE = sorted(
+    [
+        REPO_ROOT / "install.py",
+        *REPO_ROOT.glob("installer/**/*.py"),
+        *REPO_ROOT.glob("obs_blur/**/*.py"),
+        *REPO_ROOT.glob("tools/*.py"),
+    ]
+)
 FORBIDDEN_MODULES = {"pickle", "cPickle", "dill", "marshal", "shelve", "yaml", "joblib", "torch"}
 FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "__import__"}  # called by bare name (re.compile is fine)
 FORBIDDEN_METHODS = {("os", "system"), ("os", "popen"), ("*", "register_custom_ops_library"), ("np", "load")}
