@@ -1,6 +1,6 @@
 """Run the real OBS Studio headless (Xvfb + Mesa llvmpipe) with obs-blur loaded, and drive it over obs-websocket.
 
-Facts this relies on (measured with Debian's OBS 29.0.2, see shared/spikes/obs-filter/REPORT.md):
+Facts this relies on (measured with Debian's OBS 29.0.2 unless a version is named):
 
 * OBS reads everything from ``$XDG_CONFIG_HOME/obs-studio``, so each run gets its own config folder,
   written here from templates: global.ini (websocket on, random password, no first-run wizard, no
