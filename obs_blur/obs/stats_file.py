@@ -13,7 +13,7 @@ the same folder, then a rename), as::
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
          "source": "<the filtered source's name>", "mask_latency_frames": <int or null>}}}
 
-The last two keys are additions to the agreed contract. Filter names are unique per source only: when
+Filter names are unique per source only: when
 two filters share a name, the later ones are keyed ``"<filter name> @ <source name>"``.
 Nothing is written when the variable is unset.
 """
