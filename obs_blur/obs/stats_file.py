@@ -13,8 +13,8 @@ the same folder, then a rename), as::
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
          "source": "<the filtered source's name>", "mask_latency_frames": <int or null>}}}
 
-Filter names are unique per source only: when
-two filters share a name, the later ones are keyed ``"<filter name> @ <source name>"``.
+Filter names are unique per source only: when two filters share a name, the later ones are keyed
+``"<filter name> @ <source name>"``.
 Nothing is written when the variable is unset.
 """
 
