@@ -42,9 +42,9 @@ except Exception as error:
 if all("error" not in result for result in report["modules"].values()):
     try:
         import onnxruntime
-        from obs_blur.inference import create_session
-        from obs_blur.manifest import load_manifest
-        from obs_blur.model_files import model_path
+        from obs_blur.segmentation.families import model_path
+        from obs_blur.segmentation.manifest import load_manifest
+        from obs_blur.segmentation.providers import create_session
         manifest = load_manifest()
         model = model_path(manifest.get(None), download=False)
         session = create_session(model, device)

@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 # Modules re-imported by "Reload Scripts", dependencies first. Never libobs or source_info: they
 # hold the registration libobs keeps pointers into. The frame path's modules need numpy and OpenCV,
 # so they are only re-imported when they were loaded (the filter imports them on its first frame).
 _RELOADABLE_MODULES = (
+    "obs_blur.modes",
+    "obs_blur.segmentation.manifest",
     "obs_blur.obs.filter_settings",
     "obs_blur.obs.data",
     "obs_blur.obs.stats_file",
@@ -55,7 +55,7 @@ def _prepare_imports() -> tuple[Path, str]:
     interpreter also sees. The variable is set for child processes (the mask worker) too. A folder
     other users could write to is never put on ``sys.path``: its code would run inside OBS.
     """
-    _put_first_on_sys_path(REPO_ROOT)
+    _put_first_on_sys_path(Path(__file__).resolve().parent.parent)  # the folder holding obs_blur
     from obs_blur import paths
 
     dependencies = paths.private_dependency_folder()

@@ -30,12 +30,13 @@ import numpy as np
 
 from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
-from obs_blur.inference import import_onnxruntime, session_options
-from obs_blur.manifest import load_manifest
 from obs_blur.media_io import read_image
-from obs_blur.model_files import model_path
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.refine import refine_mask
+from obs_blur.segmentation.base import ModelSource
+from obs_blur.segmentation.families import family_of, model_path
+from obs_blur.segmentation.manifest import load_manifest
+from obs_blur.segmentation.providers import import_onnxruntime, session_options
 
 RESOLUTIONS = ((1280, 720), (1920, 1080))
 DEFAULT_PHOTO = Path(__file__).resolve().parent / "data" / "astronaut.jpg"
@@ -160,7 +161,7 @@ def _bare_session(pipeline: MaskPipeline, threads: int) -> Any:
 def run_benchmark(args: argparse.Namespace) -> int:
     """Entry point of the `bench` command."""
     manifest = load_manifest()
-    names = args.models or [m.name for m in manifest.models if not m.cached]
+    names = args.models or [m.name for m in manifest.models if family_of(m).model_source is ModelSource.SHIPPED]
     photo = source_photo(args.image)
     threads = args.threads or 1
     results, provider = [], "CPU"

@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from obs_blur.compositor import MODES, CompositeSettings, composite
+from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
-from obs_blur.inference import DEVICES
 from obs_blur.media_io import kind_of, read_image, write_image
+from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.progress import Progress
+from obs_blur.segmentation.providers import DEVICES
 
 if TYPE_CHECKING:
     from obs_blur.video_io import VideoReader, VideoWriter
@@ -37,7 +38,7 @@ without OBS. Examples:
 
 def _model_help() -> str:
     try:
-        from obs_blur.manifest import load_manifest
+        from obs_blur.segmentation.manifest import load_manifest
 
         manifest = load_manifest()
         return f"segmentation model: {', '.join(manifest.names)} (default {manifest.default})"
@@ -65,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     blur = commands.add_parser("blur", help="blur or replace the background of an image or video file")
     blur.add_argument("input", type=Path, metavar="INPUT", help="image or video file")
     blur.add_argument("output", type=Path, metavar="OUTPUT", help="file to write, of the same kind as INPUT")
-    blur.add_argument("--mode", choices=MODES, default="blur", help="what to do with the background (default blur)")
+    blur.add_argument(
+        "--mode",
+        choices=MODE_NAMES,
+        default=DEFAULT_MODE,
+        help=f"what to do with the background (default {DEFAULT_MODE})",
+    )
     blur.add_argument("--strength", type=float, default=50.0, metavar="N", help="blur strength 0-100 (default 50)")
     blur.add_argument("--color", default="0,177,64", metavar="R,G,B", help="background colour for --mode color")
     blur.add_argument("--background", type=Path, metavar="IMAGE", help="background picture for --mode image")
@@ -123,8 +129,8 @@ def run_mask(args: argparse.Namespace) -> int:
 
 def _composite_settings(args: argparse.Namespace) -> CompositeSettings:
     image = read_image(args.background) if args.background is not None else None
-    if args.mode == "image" and image is None:
-        raise ObsBlurError("--mode image needs --background IMAGE")
+    if Setting.PICTURE in mode_named(args.mode).settings and image is None:
+        raise ObsBlurError(f"--mode {args.mode} needs --background IMAGE")
     if not 0 <= args.strength <= 100:
         raise ObsBlurError(f"--strength {args.strength:g} is outside 0-100")
     return CompositeSettings(mode=args.mode, strength=args.strength, color=parse_color(args.color), image=image)
@@ -158,7 +164,7 @@ def _import_video_io() -> None:
 
 def _blur_video(args: argparse.Namespace, settings: CompositeSettings) -> int:
     """Everything a user can get wrong (input, encoder, container, output folder) fails before the model loads."""
-    if settings.mode == "transparent":
+    if mode_named(settings.mode).composite is Composite.ALPHA_CHANNEL:
         raise ObsBlurError("transparent output needs an image format with alpha (.png); videos cannot carry it here")
     _import_video_io()
     from obs_blur.video_io import VideoReader, VideoWriter, video_encoder

@@ -1,8 +1,8 @@
 """CPU reference compositor: the specification the GPU effect follows.
 
-Modes: ``blur`` (background blurred, person sharp), ``color`` (solid background), ``image`` (a
-picture behind the person, scaled to cover), ``transparent`` (alpha channel for compositing in OBS)
-and ``mask`` (the alpha as grey levels, for checking).
+The modes are those of ``obs_blur.modes``; each mode's ``Composite`` says how its output is made:
+the person over a background (blurred, a colour, or a picture scaled to cover), the person alpha as
+the alpha channel (for compositing in OBS), or the alpha as grey levels (for checking).
 
 No halo: a plain blur of the whole frame smears the person's colours into the background around
 them (the most reported visual defect of the peers). Here the background is estimated from
@@ -21,8 +21,7 @@ import cv2
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
-
-MODES = ("blur", "color", "image", "transparent", "mask")
+from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
 
 #: Blur sigma at strength 100, as a fraction of the frame height (about 25 px at 720p).
 MAX_SIGMA_PER_HEIGHT = 0.035
@@ -41,16 +40,16 @@ MIN_BACKGROUND_WEIGHT = 1e-3
 class CompositeSettings:
     """What the user chose: mode, strength (0-100), colour (B, G, R) and an optional picture."""
 
-    mode: str = "blur"
+    mode: str = DEFAULT_MODE
     strength: float = 50.0
     color: tuple[int, int, int] = (0, 177, 64)
     image: Optional[np.ndarray] = None
 
     def validated(self) -> CompositeSettings:
-        if self.mode not in MODES:
-            raise ObsBlurError(f"unknown mode {self.mode!r}: choose one of {', '.join(MODES)}")
-        if self.mode == "image" and self.image is None:
-            raise ObsBlurError("mode 'image' needs a background image")
+        if self.mode not in MODE_NAMES:
+            raise ObsBlurError(f"unknown mode {self.mode!r}: choose one of {', '.join(MODE_NAMES)}")
+        if Setting.PICTURE in mode_named(self.mode).settings and self.image is None:
+            raise ObsBlurError(f"mode {self.mode!r} needs a background image")
         return self
 
 
@@ -146,17 +145,18 @@ def composite(
     height, width = frame.shape[:2]
     if alpha.shape != (height, width):
         raise ObsBlurError(f"alpha of shape {alpha.shape} does not match frame {width}x{height}")
-    if settings.mode == "mask":
+    kind = mode_named(settings.mode).composite
+    if kind is Composite.ALPHA_AS_GREY:
         grey = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGRA if frame.shape[2] == 4 else cv2.COLOR_GRAY2BGR)
         return grey
-    if settings.mode == "transparent":
+    if kind is Composite.ALPHA_CHANNEL:
         bgra = frame if frame.shape[2] == 4 else cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
         out = bgra.copy()
         out[..., 3] = (alpha.astype(np.uint16) * bgra[..., 3] // 255).astype(np.uint8)
         return out
-    if settings.mode == "blur":
+    if kind is Composite.OVER_BLURRED_BACKGROUND:
         background = background_blur(frame, alpha if exclude is None else exclude, settings.strength)
-    elif settings.mode == "color":
+    elif kind is Composite.OVER_COLOUR:
         background = np.empty((height, width, 3), np.uint8)
         background[:] = np.asarray(settings.color, np.uint8)
     else:

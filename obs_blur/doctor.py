@@ -13,10 +13,10 @@ import sys
 from typing import Callable
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.inference import create_session, import_onnxruntime
-from obs_blur.manifest import load_manifest
-from obs_blur.model_files import model_path, model_status
 from obs_blur.paths import downloaded_models_dir, tensorrt_cache_dir
+from obs_blur.segmentation.families import model_path
+from obs_blur.segmentation.manifest import ModelSpec, load_manifest
+from obs_blur.segmentation.providers import create_session, import_onnxruntime
 
 
 def _version(module_name: str, attribute: str = "__version__") -> str:
@@ -49,6 +49,15 @@ def _lines_providers() -> tuple[list[str], bool]:
     except ObsBlurError as exc:
         return [*lines, f"chosen       none: {exc}"], False
     return [*lines, f"chosen       {session.describe()} for {manifest.default}"], True
+
+
+def model_status(spec: ModelSpec) -> str:
+    """One line: present and verified, downloadable, or broken (never downloads)."""
+    try:
+        path = model_path(spec, download=False)
+    except ObsBlurError as exc:
+        return f"not ready: {exc}"
+    return f"ok ({path})"
 
 
 def _lines_models() -> list[str]:

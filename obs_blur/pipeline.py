@@ -14,7 +14,8 @@ from typing import Optional
 import numpy as np
 
 from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_with_weights
-from obs_blur.segmenters import Segmenter, load_segmenter
+from obs_blur.segmentation.base import Segmenter
+from obs_blur.segmentation.families import load_segmenter
 from obs_blur.temporal import MaskSmoother
 
 DEFAULT_SMOOTHING = 0.8

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from obs_blur.obs.filter_settings import FilterSettings, ModelChoices, read_model_choices, sanitize
+from obs_blur.obs.filter_settings import FilterSettings, sanitize
+from obs_blur.segmentation.manifest import ModelChoices, read_model_choices
 
 MODELS = ModelChoices(("landscape", "general"), "landscape")
 

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
-from obs_blur import inference
-from obs_blur.segmenters import load_segmenter
+from obs_blur.segmentation.families import load_segmenter
+from obs_blur.segmentation.providers import CPU_PROVIDER, import_onnxruntime
 from obs_blur.worker.protocol import Configure
 from obs_blur.worker.server import EventStream, MaskWorker
 from obs_blur.worker.shared_block import SharedBlock
@@ -58,15 +58,15 @@ class FailingCudaSession:
 @pytest.fixture
 def failing_cuda(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FailingCudaSession]]:
     """onnxruntime with a CUDA provider whose sessions fail at run time once ``broken`` is set."""
-    ort = inference.import_onnxruntime()
+    ort = import_onnxruntime()
     real_session = ort.InferenceSession
 
     def session(path: str, sess_options: Any, providers: list) -> Any:
         if providers[0][0] == "CUDAExecutionProvider":
-            return FailingCudaSession(real_session(path, sess_options=sess_options, providers=[inference.CPU_PROVIDER]))
+            return FailingCudaSession(real_session(path, sess_options=sess_options, providers=[CPU_PROVIDER]))
         return real_session(path, sess_options=sess_options, providers=providers)
 
-    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", inference.CPU_PROVIDER])
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", CPU_PROVIDER])
     monkeypatch.setattr(ort, "InferenceSession", session)
     FailingCudaSession.broken = False
     yield FailingCudaSession
@@ -83,7 +83,7 @@ def test_segmenter_moves_to_the_cpu_when_the_gpu_fails_while_running(
     failing_cuda.broken = True
     after = segmenter.predict(astronaut)  # this very frame is computed again on the CPU
 
-    assert segmenter.session.provider == inference.CPU_PROVIDER
+    assert segmenter.session.provider == CPU_PROVIDER
     assert f"CUDA failed while running ({CUDA_FAILURE}): using the CPU" in segmenter.session.describe()
     np.testing.assert_allclose(after, before, atol=1e-5)
     np.testing.assert_allclose(segmenter.predict(astronaut), before, atol=1e-5)  # and the next ones

@@ -23,6 +23,10 @@ import onnxruntime as ort
 import pytest
 from obs.script_modules import load_tool
 
+from obs_blur.segmentation.base import ModelSource
+from obs_blur.segmentation.families import family_of
+from obs_blur.segmentation.manifest import load_manifest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS = REPO_ROOT / "models"
 TOOL = REPO_ROOT / "tools" / "convert_models.py"
@@ -116,10 +120,10 @@ def test_manifest_sha256_matches_the_shipped_files() -> None:
         entry = by_name[recipe.name]
         assert entry["sha256"] == _sha256(MODELS / entry["file"]), f"{entry['file']} differs from the manifest"
         assert entry == convert_models.manifest_entry(recipe, entry["sha256"]), "manifest entry not in the schema"
-    for entry in manifest["models"]:
-        if entry.get("cached"):
-            assert not (MODELS / entry["file"]).exists(), "downloaded models must never be committed"
-            assert entry["source"]["url"].startswith("https://") and len(entry["source"]["sha256"]) == 64
+    for spec in load_manifest().models:
+        if family_of(spec).model_source is ModelSource.DOWNLOADED:
+            assert not (MODELS / spec.file).exists(), "downloaded models must never be committed"
+            assert spec.source["url"].startswith("https://") and len(spec.source["sha256"]) == 64
 
 
 def test_converter_reproduces_the_shipped_files_byte_for_byte(tflite_files: dict[str, Path], tmp_path: Path) -> None:

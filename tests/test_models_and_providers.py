@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from obs_blur import inference
-from obs_blur.bodypix_download import ensure_bodypix_model
 from obs_blur.errors import ObsBlurError
-from obs_blur.manifest import load_manifest
-from obs_blur.model_files import model_path, sha256_of
-from obs_blur.segmenters import load_segmenter
+from obs_blur.segmentation.base import ModelSource
+from obs_blur.segmentation.families import family_of, load_segmenter, model_path
+from obs_blur.segmentation.manifest import load_manifest
+from obs_blur.segmentation.model_files import sha256_of
+from obs_blur.segmentation.providers import choose_providers, create_session, import_onnxruntime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ def test_manifest_lists_shipped_and_downloadable_models() -> None:
     assert manifest.default == "mediapipe-landscape"
     assert {"mediapipe-landscape", "mediapipe-general", "bodypix-s16", "bodypix-s8"} <= set(manifest.names)
     for spec in manifest.models:
-        if not spec.cached:
+        if family_of(spec).model_source is ModelSource.SHIPPED:
             assert model_path(spec).is_file()
         else:
             assert spec.source["url"].startswith("https://")
@@ -70,12 +70,12 @@ def test_input_shape_must_match_manifest(models_copy: Path) -> None:
 
 def test_bodypix_download_is_verified_fixed_and_cached(bodypix_mirror: Path) -> None:
     spec = load_manifest().get("bodypix-s8")
-    path = ensure_bodypix_model(spec)
+    path = model_path(spec)
     assert path.is_file() and sha256_of(path) != spec.source["sha256"], "the fixed file differs from upstream"
-    session = inference.create_session(path, device="cpu")  # the upstream s8 file does not load in ORT
+    session = create_session(path, device="cpu")  # the upstream s8 file does not load in ORT
     assert session.provider == "CPUExecutionProvider"
     mtime = path.stat().st_mtime_ns
-    assert ensure_bodypix_model(spec) == path and path.stat().st_mtime_ns == mtime, "second use hits the cache"
+    assert model_path(spec) == path and path.stat().st_mtime_ns == mtime, "second use hits the cache"
 
 
 def test_bodypix_tampered_download_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +87,7 @@ def test_bodypix_tampered_download_is_refused(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("OBS_BLUR_BODYPIX_MIRROR", str(mirror))
     monkeypatch.setenv("OBS_BLUR_DATA", str(tmp_path / "data"))
     with pytest.raises(ObsBlurError, match="corrupt or altered"):
-        ensure_bodypix_model(spec)
+        model_path(spec)
     assert not any((tmp_path / "data").rglob("*.onnx")), "nothing unverified is cached"
 
 
@@ -96,35 +96,35 @@ def test_bodypix_altered_cache_is_replaced(
 ) -> None:
     monkeypatch.setenv("OBS_BLUR_DATA", str(tmp_path / "data"))
     spec = load_manifest().get("bodypix-s16")
-    path = ensure_bodypix_model(spec)
+    path = model_path(spec)
     good = sha256_of(path)
     path.write_bytes(b"tampered")
-    assert sha256_of(ensure_bodypix_model(spec)) == good
+    assert sha256_of(model_path(spec)) == good
 
 
 def test_only_https_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OBS_BLUR_DATA", str(tmp_path / "empty"))
     monkeypatch.setenv("OBS_BLUR_BODYPIX_MIRROR", "http://127.0.0.1:9/")
     with pytest.raises(ObsBlurError, match="only https"):
-        ensure_bodypix_model(load_manifest().get("bodypix-s16"))
+        model_path(load_manifest().get("bodypix-s16"))
 
 
 def test_cpu_requested() -> None:
-    choice = inference.choose_providers("cpu", ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    choice = choose_providers("cpu", ["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert choice.candidates == ["CPUExecutionProvider"]
 
 
 def test_gpu_missing_from_build_falls_back_visibly() -> None:
-    session = inference.create_session(model_path(load_manifest().get(None)), device="cuda")
+    session = create_session(model_path(load_manifest().get(None)), device="cuda")
     assert session.provider == "CPUExecutionProvider"
     assert "CUDA was requested" in session.describe()
-    auto = inference.create_session(model_path(load_manifest().get(None)), device="auto")
+    auto = create_session(model_path(load_manifest().get(None)), device="auto")
     assert auto.provider_short == "CPU" and "CPU-only" in auto.describe()
 
 
 def test_gpu_provider_that_fails_to_start_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """A GPU build whose CUDA libraries are missing: onnxruntime drops the provider; we say so."""
-    ort = inference.import_onnxruntime()
+    ort = import_onnxruntime()
     real_session = ort.InferenceSession
 
     def cuda_listed() -> list[str]:
@@ -137,12 +137,12 @@ def test_gpu_provider_that_fails_to_start_falls_back(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(ort, "get_available_providers", cuda_listed)
     monkeypatch.setattr(ort, "InferenceSession", fake_session)
-    session = inference.create_session(model_path(load_manifest().get(None)), device="auto")
+    session = create_session(model_path(load_manifest().get(None)), device="auto")
     assert session.provider_short == "CPU" and "CUDA could not start" in session.describe()
 
 
 def test_gpu_provider_that_raises_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    ort = inference.import_onnxruntime()
+    ort = import_onnxruntime()
     real_session = ort.InferenceSession
 
     def fake_session(path: str, sess_options: object, providers: list) -> object:
@@ -152,11 +152,11 @@ def test_gpu_provider_that_raises_falls_back(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["TensorrtExecutionProvider", "CPUExecutionProvider"])
     monkeypatch.setattr(ort, "InferenceSession", fake_session)
-    session = inference.create_session(model_path(load_manifest().get(None)), device="tensorrt")
+    session = create_session(model_path(load_manifest().get(None)), device="tensorrt")
     assert session.provider_short == "CPU"
     assert "TensorRT failed at session creation (TensorRT engine build failed)" in session.describe()
 
 
 def test_unknown_device() -> None:
     with pytest.raises(ObsBlurError, match="unknown device"):
-        inference.choose_providers("tpu", [])
+        choose_providers("tpu", [])

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from obs_blur import paths
-from obs_blur.bodypix_download import HttpsOnlyRedirects
 from obs_blur.errors import ObsBlurError
-from obs_blur.manifest import load_manifest
+from obs_blur.segmentation.download import HttpsOnlyRedirects
+from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.worker.interpreter import worker_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

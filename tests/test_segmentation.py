@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.manifest import load_manifest
 from obs_blur.pipeline import MaskPipeline
-from obs_blur.segmenters import bodypix_cell_offset, capture_size_for
+from obs_blur.segmentation.bodypix import bodypix_cell_offset
+from obs_blur.segmentation.families import capture_size_for
+from obs_blur.segmentation.manifest import load_manifest
 
 SHIPPED = ["mediapipe-landscape", "mediapipe-general"]
 BODYPIX = ["bodypix-s16", "bodypix-s8"]

@@ -57,7 +57,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from obs_blur.obs.filter_settings import read_model_choices
+from obs_blur.segmentation.manifest import read_model_choices
 from tests.obs.conftest import pydeps_for_tests
 from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
+from obs_blur.modes import Setting, mode_named
 from obs_blur.obs import frontend, libobs, source_info
 from obs_blur.obs.data import ObsData, Properties
 from obs_blur.obs.filter_settings import (
@@ -37,20 +38,19 @@ from obs_blur.obs.filter_settings import (
     EDGE_SOFTNESS,
     MODE,
     MODEL,
-    MODES,
     PERCENT_MAX,
     PERCENT_MIN,
     SETTING_KEYS,
     SMOOTHING,
     FilterSettings,
-    ModelChoices,
     StoredValue,
     defaults,
+    mode_choices,
     mode_settings_shown,
-    read_model_choices,
     sanitize,
 )
 from obs_blur.obs.stats_file import RenderStats
+from obs_blur.segmentation.manifest import ModelChoices, read_model_choices
 
 KIND_ID = "obs_blur_filter"
 DISPLAY_NAME = "Background Blur"
@@ -338,7 +338,9 @@ class BackgroundBlurFilter:
     def _mode_text(self) -> str:
         """What is drawn, e.g. "blur mode, strength 50": the status shows the settings really applied."""
         mode = self.settings.mode
-        return f"{mode} mode, strength {self.settings.blur_strength}" if mode == "blur" else f"{mode} mode"
+        if Setting.BLUR_STRENGTH in mode_named(mode).settings:
+            return f"{mode} mode, strength {self.settings.blur_strength}"
+        return f"{mode} mode"
 
     def publish_status(self) -> None:
         """Copy the status into the settings, where the dialog's Status row reads it.
@@ -382,7 +384,7 @@ class BackgroundBlurFilter:
 
 def _add_main_settings(properties: Properties, models: ModelChoices) -> None:
     """The mode, the model, and the settings of one mode each (the mode list shows and hides those)."""
-    mode_list = properties.add_string_list(MODE, "Background", MODES.items())
+    mode_list = properties.add_string_list(MODE, "Background", mode_choices())
     Properties.set_modified_callback(mode_list, _mode_list_callback())
     model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
     Properties.set_long_description(model_list, "Models listed in models/manifest.json")

@@ -4,19 +4,18 @@ Settings reach the filter from the properties dialog, from obs-websocket clients
 collection files that people edit by hand, so any key may hold a value of the wrong type or out of
 range. ``sanitize`` turns whatever is stored into valid settings and says what it had to change, so
 the filter can write the repaired values back and the user sees what is actually applied.
-Kept free of libobs so that the rules are unit-tested without OBS.
+Kept free of libobs, so that the rules are unit-tested without OBS, and of numpy and OpenCV (as are
+the modes and the manifest reader it uses), so that the filter loads without them and says so.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, MODES, Setting, mode_named
+from obs_blur.segmentation.manifest import ModelChoices
 
 MODE = "mode"
 MODEL = "model"
@@ -28,15 +27,6 @@ SMOOTHING = "smoothing"
 ALIGN_VIDEO = "align_video"
 DEVICE = "device"
 
-# Setting value -> label in the properties dialog, in display order.
-MODES: dict[str, str] = {
-    "blur": "Blur the background",
-    "color": "Replace the background with a colour",
-    "image": "Replace the background with a picture",
-    "transparent": "Make the background transparent",
-    "mask": "Show the person mask (diagnostics)",
-}
-DEFAULT_MODE = "blur"
 BLUR_STRENGTH_MIN = 0
 BLUR_STRENGTH_MAX = 100
 DEFAULT_BLUR_STRENGTH = 50
@@ -65,18 +55,6 @@ StoredValue = Union[str, float, bool, None]
 
 
 @dataclass(frozen=True)
-class ModelChoices:
-    """Model names offered in the properties dialog, read from the models manifest.
-
-    ``problem`` says why the list is empty (no manifest yet, unreadable file), for the status line.
-    """
-
-    names: tuple[str, ...]
-    default: str
-    problem: Optional[str] = None
-
-
-@dataclass(frozen=True)
 class FilterSettings:
     """Valid settings, as the filter applies them."""
 
@@ -96,44 +74,13 @@ class FilterSettings:
         return tuple(((self.bg_color >> shift) & 0xFF) / 255.0 for shift in (0, 8, 16))  # type: ignore[return-value]
 
 
-def manifest_path() -> Path:
-    """``models/manifest.json`` of this checkout; ``OBS_BLUR_MODELS`` overrides the folder, as in the core."""
-    override = os.environ.get("OBS_BLUR_MODELS")
-    return (Path(override) if override else REPO_ROOT / "models") / "manifest.json"
-
-
-def read_model_choices(path: Optional[Path] = None) -> ModelChoices:
-    """Model names from the manifest (``{"default": ..., "models": [{"name": ...}, ...]}``).
-
-    A missing or broken manifest gives an empty list rather than an error: the filter must still
-    load, pass video through and tell the user what is wrong.
-    """
-    path = path or manifest_path()
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ModelChoices((), "", f"no model manifest at {path}")
-    except (OSError, ValueError) as error:
-        return ModelChoices((), "", f"cannot read {path}: {error}")
-    entries = manifest.get("models") if isinstance(manifest, dict) else None
-    names = tuple(
-        entry["name"]
-        for entry in entries or ()
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
-    )
-    if not names:
-        return ModelChoices((), "", f"no models listed in {path}")
-    default = manifest.get("default")
-    return ModelChoices(names, default if default in names else names[0])
-
-
 def defaults(models: ModelChoices) -> FilterSettings:
     """What a new filter starts with."""
     return FilterSettings(DEFAULT_MODE, models.default, DEFAULT_BLUR_STRENGTH)
 
 
 def _sanitize_mode(value: StoredValue) -> str:
-    return value if isinstance(value, str) and value in MODES else DEFAULT_MODE
+    return value if isinstance(value, str) and value in MODE_NAMES else DEFAULT_MODE
 
 
 def _sanitize_model(value: StoredValue, models: ModelChoices) -> str:
@@ -179,24 +126,27 @@ def _sanitize_device(value: StoredValue) -> str:
 #: Keys read from obs_data, in the order the dialog shows them.
 SETTING_KEYS = (MODE, MODEL, BLUR_STRENGTH, BG_COLOR, BG_IMAGE, EDGE_SOFTNESS, SMOOTHING, ALIGN_VIDEO, DEVICE)
 
-#: The settings that only one mode draws with; every other setting applies to all modes.
-MODE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "blur": (BLUR_STRENGTH,),
-    "color": (BG_COLOR,),
-    "image": (BG_IMAGE,),
-    "transparent": (),
-    "mask": (),
+#: The key of each setting that only some modes draw with (``modes.Setting``); the others apply to all.
+MODE_SETTING_KEYS: dict[Setting, str] = {
+    Setting.BLUR_STRENGTH: BLUR_STRENGTH,
+    Setting.COLOUR: BG_COLOR,
+    Setting.PICTURE: BG_IMAGE,
 }
 
 
+def mode_choices() -> list[tuple[str, str]]:
+    """(value, label) of each mode, in the order the dialog lists them."""
+    return [(mode.name, mode.label) for mode in MODES]
+
+
 def mode_settings_shown(stored_mode: StoredValue) -> dict[str, bool]:
-    """``{setting: shown}`` for each mode-specific setting, for the dialog while ``stored_mode`` is chosen.
+    """``{setting key: shown}`` for each mode-specific setting, for the dialog while ``stored_mode`` is chosen.
 
     A mode the filter does not know is shown as the mode it applies instead (the default), so the
     dialog never offers settings that have no effect.
     """
-    applies = MODE_SETTINGS[_sanitize_mode(stored_mode)]
-    return {key: key in applies for keys in MODE_SETTINGS.values() for key in keys}
+    applies = mode_named(_sanitize_mode(stored_mode)).settings
+    return {key: setting in applies for setting, key in MODE_SETTING_KEYS.items()}
 
 
 def sanitize(stored: Mapping[str, StoredValue], models: ModelChoices) -> tuple[FilterSettings, dict[str, str]]:

@@ -4,15 +4,17 @@ Per video frame (``new_frame``, graphics thread, once per tick however often OBS
 
 1. render the filter's target once, full size, into a frame render target (a ring of them when
    ``align_video`` is on, so older frames stay available);
-2. if the worker has a model: ``Downsample`` to capture size and stage it for read-back;
+2. if the worker has a model: downsample to capture size the way the model's family resizes, and
+   stage it for read-back;
 3. if the worker is free: read back the newest frame staged on an earlier frame and submit it;
 4. take the newest result, if any, and upload its coefficients (RG32F).
 
-Per draw (``draw``): the composite technique of the mode, one full-size pass straight into the
-caller's target, plus the background blur at 1/4 size in blur mode. Until the first mask, and on any
-fault, the frame is drawn unchanged instead, never half composited; ``draw`` says why.
+Per draw (``draw``): the composite technique of the mode (``obs_blur.modes``), one full-size pass
+straight into the caller's target, plus the background blur at 1/4 size in blur mode. Until the
+first mask, and on any fault, the frame is drawn unchanged instead, never half composited; ``draw``
+says why.
 
-Importing this module needs numpy and OpenCV (through the core's ``segmenters``/``compositor``), so
+Importing this module needs numpy and OpenCV (through the core's ``segmentation``/``compositor``), so
 the filter imports it lazily and explains a missing dependency instead of failing to load.
 """
 
@@ -26,12 +28,11 @@ import numpy as np
 
 from obs_blur.compositor import blur_work_plan
 from obs_blur.errors import ObsBlurError
-from obs_blur.manifest import load_manifest
+from obs_blur.modes import Composite, mode_named
 from obs_blur.obs import libobs
 from obs_blur.obs.filter_settings import FilterSettings
 from obs_blur.obs.frame_readback import StagingRing
 from obs_blur.obs.gpu_passes import (
-    COMPOSITE_TECHNIQUES,
     BackgroundPicture,
     BlurEffect,
     CoefficientTexture,
@@ -44,7 +45,8 @@ from obs_blur.obs.gpu_passes import (
 )
 from obs_blur.obs.mask_link import Mask, MaskLink
 from obs_blur.refine import WEIGHT_BAND, RefineSettings, band_transform
-from obs_blur.segmenters import capture_size_for
+from obs_blur.segmentation.families import family_of
+from obs_blur.segmentation.manifest import load_manifest
 
 #: Frames kept on the GPU for ``align_video`` (the brief allows at most 4): covers a mask latency of 3 frames.
 ALIGN_RING = 4
@@ -142,7 +144,7 @@ class FrameEngine:
             shown = self._frame_for_mask(settings.align_video) or current
             problem = self._prepare_mode(settings, size, shown)
             if problem is None:
-                technique = COMPOSITE_TECHNIQUES[settings.mode]
+                technique = mode_named(settings.mode).technique.encode()
                 composite(self.effect, technique, shown.texture, self.coefficients.pointer, size, self.transparent)  # type: ignore[arg-type]
                 self._shown = shown.frame_number
                 return None
@@ -182,8 +184,8 @@ class FrameEngine:
 
     def _prepare_mode(self, settings: FilterSettings, size: Size, shown: RenderTarget) -> Optional[str]:
         """Set the inputs the mode's composite needs; returns why it cannot be drawn, or None."""
-        mode = settings.mode
-        if mode == "blur":
+        kind = mode_named(settings.mode).composite
+        if kind is Composite.OVER_BLURRED_BACKGROUND:
             work_size, sigma = blur_work_plan(size, settings.blur_strength)
             texture = shown.texture
             assert texture is not None
@@ -192,10 +194,10 @@ class FrameEngine:
                 self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band
             )
             self.effect.set_texture("blurred", blurred)
-        elif mode == "color":
+        elif kind is Composite.OVER_COLOUR:
             red, green, blue = settings.color_rgb
             self.effect.set_vec4("bg_color", red, green, blue, 1.0)
-        elif mode == "image":
+        elif kind is Composite.OVER_PICTURE:
             problem = self.picture.load(settings.bg_image)
             self._log_mode_problem(problem)
             if problem is not None:
@@ -243,11 +245,10 @@ class FrameEngine:
             self.frames.append(RenderTarget(libobs.GS_RGBA))
 
     def _capture_plan(self, model: str, size: Size) -> tuple[Size, bytes]:
-        """The model's capture size for this frame size and the resize its own pipeline uses (cached).
+        """The model's capture size for this frame size and the GPU resize its family names (cached).
 
-        From the manifest alone: MediaPipe models get the corner-aligned bilinear warp of Google's
-        pipeline, the others (BodyPix: OpenCV's INTER_AREA) the area-like 4-tap downscale. Feeding
-        the model what the command line feeds it keeps the filter's mask equal to ``obs_blur mask``'s.
+        From the manifest alone, without loading the model. Feeding the model what the command line
+        feeds it keeps the filter's mask equal to ``obs_blur mask``'s.
         """
         key = (model, size)
         plan = self._capture_plans.get(key)
@@ -256,6 +257,7 @@ class FrameEngine:
                 spec = load_manifest().get(model or None)
             except ObsBlurError:
                 spec = load_manifest().get(None)  # the worker reports the bad name; capture for the default
-            technique = b"DownsampleCorner" if spec.family == "mediapipe" else b"Downsample"
-            plan = self._capture_plans[key] = (capture_size_for(spec, *size), technique)
+            family = family_of(spec)
+            technique = family.gpu_downsample.value.encode()
+            plan = self._capture_plans[key] = (family.capture_size_for(spec, *size), technique)
         return plan

@@ -33,14 +33,6 @@ from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
 
-#: Composite technique of each mode; its "Linear" twin hands OBS linear values (see ``composite``).
-COMPOSITE_TECHNIQUES = {
-    "blur": b"CompositeBlur",
-    "color": b"CompositeColor",
-    "image": b"CompositeImage",
-    "transparent": b"CompositeTransparent",
-    "mask": b"CompositeMask",
-}
 _EFFECT_PARAMS = (
     "image",
     "coeffs",
@@ -349,8 +341,9 @@ def blurred_background(
 def composite(
     effect: BlurEffect, technique: bytes, source: int, coefficients: int, size: tuple[int, int], transparent: bool
 ) -> None:
-    """The final full-resolution pass into the caller's target (see ``obs_output``); ``transparent``: the
-    frame has alpha below 1, where half-transparent pixels only blend right in linear light.
+    """The final full-resolution pass into the caller's target (see ``obs_output``) through the mode's
+    ``technique``, or its "Linear" twin when ``transparent``: the frame has alpha below 1, where
+    half-transparent pixels only blend right in linear light.
 
     Mode-specific inputs (blurred background, colour, picture) are set on ``effect`` beforehand.
     """

@@ -186,9 +186,7 @@ class MaskWorker:
     def _warm_up(self) -> None:
         """Run one mask now: a GPU provider's first inference can take seconds (kernel selection,
         engine build), which would otherwise look like a hung worker on the first real frame."""
-        from obs_blur.segmenters import capture_size_for
-
-        width, height = capture_size_for(self.pipeline.segmenter.spec, 1280, 720)
+        width, height = self.pipeline.segmenter.capture_size(1280, 720)
         self.pipeline.capture_coefficients(np.zeros((height, width, 4), np.uint8))
         self.pipeline.reset()
 

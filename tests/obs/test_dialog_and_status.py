@@ -20,6 +20,8 @@ from typing import Any
 import cv2
 import pytest
 
+from obs_blur.modes import MODE_NAMES
+
 from .conftest import running_obs
 from .filter_checks import filter_stats, wait_for_mask, wait_until
 from .harness import FILTER_KIND, SCENE, HeadlessObs
@@ -30,7 +32,6 @@ pytestmark = pytest.mark.obs
 PROBE = Path(__file__).resolve().parent / "obs_scripts" / "obs_blur_test_probe.py"
 PROBE_HOTKEY = "obs_blur_tests.probe"  # as in the probe script
 FILTER = "Background"
-MODES = ("blur", "color", "image", "transparent", "mask")
 #: The only setting each mode adds to the dialog; transparent and mask have none.
 MODE_SETTING = {"blur": ["blur_strength"], "color": ["bg_color"], "image": ["bg_image"], "transparent": [], "mask": []}
 ADVANCED = ["advanced", "edge_softness", "smoothing", "align_video", "device"]  # the group, then its content
@@ -77,9 +78,10 @@ def add_photo(obs: HeadlessObs, source: str, photo: Path, **filter_settings: Any
 def test_each_mode_shows_only_its_settings(obs: HeadlessObs, probe_folder: Path, astronaut_png: Path) -> None:
     add_photo(obs, "Dialog", astronaut_png)
 
-    answer = ask(obs, probe_folder, what="properties", source="Dialog", filter=FILTER, modes=MODES[1:] + MODES[:1])
+    modes = MODE_NAMES[1:] + MODE_NAMES[:1]
+    answer = ask(obs, probe_folder, what="properties", source="Dialog", filter=FILTER, modes=modes)
     assert answer["opened"] == visible_in("blur")  # the default mode
-    for mode in MODES:
+    for mode in MODE_NAMES:
         assert answer["picked"][mode] == visible_in(mode), mode
         assert answer["refresh"][mode] is True, mode  # the dialog redraws with the new set
 

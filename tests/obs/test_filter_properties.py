@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from obs_blur.obs.filter_settings import MODES, read_model_choices
+from obs_blur.modes import MODE_NAMES, MODES
+from obs_blur.segmentation.manifest import read_model_choices
 
 from .conftest import require_obs
 
@@ -86,7 +87,7 @@ def test_dialog_offers_modes_models_strength_and_status(reader: Reader) -> None:
 
     props = BackgroundBlurFilter.get_properties(None)
     try:
-        assert reader.list_items(reader.get(props, b"mode")) == list(MODES.items())
+        assert reader.list_items(reader.get(props, b"mode")) == [(mode.name, mode.label) for mode in MODES]
         models = read_model_choices()
         assert [value for value, _ in reader.list_items(reader.get(props, b"model"))] == list(models.names)
         strength = reader.get(props, b"blur_strength")
@@ -154,7 +155,7 @@ def test_picking_a_mode_shows_only_its_settings(reader: Reader, with_mode_callba
     props = BackgroundBlurFilter.get_properties(None)
     settings = reader.data_create()
     try:
-        for mode in (*MODES, "no such mode"):
+        for mode in (*MODE_NAMES, "no such mode"):
             reader.data_set_string(settings, b"mode", mode.encode())
             assert reader.modified(reader.get(props, b"mode"), settings) is True  # the dialog redraws
             shown = MODE_SETTING.get(mode, MODE_SETTING["blur"])  # an unknown mode applies as blur

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from obs_blur.obs.filter_settings import read_model_choices
+from obs_blur.segmentation.manifest import read_model_choices
 
 from .filter_checks import mean_abs_diff, wait_for_mask, wait_until, worker_pids
 from .harness import FILTER_KIND, HeadlessObs

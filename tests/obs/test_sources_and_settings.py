@@ -23,8 +23,9 @@ import obsws_python
 import pytest
 from obsws_python.error import OBSSDKRequestError
 
+from obs_blur.modes import MODE_NAMES
 from obs_blur.obs.filter import NO_VIDEO
-from obs_blur.obs.filter_settings import read_model_choices
+from obs_blur.segmentation.manifest import read_model_choices
 
 from .conftest import running_obs
 from .filter_checks import (
@@ -459,7 +460,6 @@ def test_a_hidden_source_and_back(obs: HeadlessObs, media: Path) -> None:
 
 STORM_REQUESTS = 1000
 STORM_RATE = 100.0  # requests per second
-MODES = ("blur", "color", "image", "transparent", "mask")
 STORM_MODELS = ("mediapipe-landscape", "mediapipe-general")
 #: The storm's last request: what the filter must apply once it is over.
 LAST_SETTINGS = {
@@ -478,7 +478,7 @@ def storm_settings(index: int, picture: Path) -> dict[str, Any]:
     if index == STORM_REQUESTS - 1:
         return LAST_SETTINGS
     return {
-        "mode": MODES[index % len(MODES)],
+        "mode": MODE_NAMES[index % len(MODE_NAMES)],
         "model": STORM_MODELS[(index // 7) % len(STORM_MODELS)],
         "blur_strength": (index * 37) % 101,
         "bg_color": 0xFF000000 | ((index * 2654435761) & 0xFFFFFF),

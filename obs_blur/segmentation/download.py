@@ -1,13 +1,13 @@
-"""BodyPix: download from the pinned upstream commit, verify, fix losslessly, cache.
+"""Downloaded models: fetched once from a pinned https source, verified, fixed, cached atomically.
 
-BodyPix is on no package registry, so the only source is keijiro/BodyPixSentis at a pinned commit.
-The upstream files need a fix before onnxruntime runs them well: 73 weights are also declared as graph
-inputs (ORT warns and will not constant-fold them), and the stride-8 file's dilated convolutions use
-``auto_pad=SAME_UPPER``, which ORT's CPU kernel rejects. For stride-1 convolutions SAME padding does
-not depend on the input size, so explicit pads give exactly the same result.
+A model on no package registry has only its upstream URL, pinned to a commit in the manifest's
+``source`` together with its sha256. ``ensure_downloaded`` checks that sha256 before anything reads
+the file, lets the family rewrite the graph for onnxruntime, and caches the result in the user's data
+folder with a sidecar that says what it was made from.
 
-``OBS_BLUR_BODYPIX_MIRROR`` (a folder or a ``file://``/``https://`` URL holding the upstream file
-names) replaces the upstream URL, for tests and offline machines; the sha256 is checked all the same.
+A mirror (a folder or a ``file://``/``https://`` URL holding the upstream file names, named by the
+family's environment variable) replaces the upstream URL, for tests and offline machines; the sha256
+is checked all the same.
 """
 
 from __future__ import annotations
@@ -18,16 +18,18 @@ import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.manifest import ModelSpec
-from obs_blur.model_files import sha256_of, verify_sha256
 from obs_blur.paths import downloaded_models_dir
+from obs_blur.segmentation.manifest import ModelSpec
+from obs_blur.segmentation.model_files import sha256_of, verify_sha256
 
-MIRROR_ENV = "OBS_BLUR_BODYPIX_MIRROR"
 DOWNLOAD_TIMEOUT_S = 60
 MAX_DOWNLOAD_BYTES = 64 << 20
+
+#: Rewrites the verified upstream file (first path) into the file onnxruntime runs (second path).
+GraphFix = Callable[[Path, Path], None]
 
 
 class HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
@@ -47,8 +49,8 @@ class HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(HttpsOnlyRedirects)
 
 
-def ensure_bodypix_model(spec: ModelSpec, download: bool = True) -> Path:
-    """Path of the fixed, verified BodyPix file; downloads and fixes it the first time."""
+def ensure_downloaded(spec: ModelSpec, fix: GraphFix, mirror_env: str, download: bool = True) -> Path:
+    """Path of the fixed, verified model file of ``spec``; downloads and fixes it the first time."""
     target = downloaded_models_dir() / spec.file
     if _cached_copy_is_valid(target, spec):
         return target
@@ -59,10 +61,10 @@ def ensure_bodypix_model(spec: ModelSpec, download: bool = True) -> Path:
         raise ObsBlurError(f"models manifest has no upstream sha256 for {spec.name}")
     with tempfile.TemporaryDirectory(prefix="obs-blur-") as tmp:
         raw = Path(tmp) / "upstream.onnx"
-        _fetch(_source_url(spec), raw)
+        _fetch(_source_url(spec, mirror_env), raw)
         verify_sha256(raw, upstream_sha, f"downloaded {spec.name}")
         fixed = Path(tmp) / "fixed.onnx"
-        fix_bodypix_graph(raw, fixed)
+        fix(raw, fixed)
         _install_atomically(fixed, target, upstream_sha)
     return target
 
@@ -82,9 +84,9 @@ def _cached_copy_is_valid(target: Path, spec: ModelSpec) -> bool:
     return target.is_file() and sha256_of(target) == meta.get("sha256")
 
 
-def _source_url(spec: ModelSpec) -> str:
+def _source_url(spec: ModelSpec, mirror_env: str) -> str:
     url = spec.source.get("url", "")
-    mirror = os.environ.get(MIRROR_ENV)
+    mirror = os.environ.get(mirror_env)
     if mirror:
         name = url.rsplit("/", 1)[-1]
         if "://" not in mirror:
@@ -106,43 +108,6 @@ def _fetch(url: str, dest: Path) -> None:
     if len(data) > MAX_DOWNLOAD_BYTES:
         raise ObsBlurError(f"download from {url} is larger than expected: refusing it")
     dest.write_bytes(data)
-
-
-def fix_bodypix_graph(src: Path, dst: Path) -> None:
-    """Rewrite the upstream graph so onnxruntime runs it; the outputs are unchanged."""
-    try:
-        import onnx
-        from onnx import helper
-    except ImportError:
-        raise ObsBlurError("BodyPix needs the `onnx` package for a one-time model fix: pip install onnx") from None
-    model = onnx.load(str(src))
-    graph = model.graph
-    weights = {t.name for t in graph.initializer}
-    real_inputs = [i for i in graph.input if i.name not in weights]
-    del graph.input[:]
-    graph.input.extend(real_inputs)
-    for node in graph.node:
-        if node.op_type == "Conv":
-            _explicit_pads_for_stride1(node, helper)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
-
-
-def _explicit_pads_for_stride1(node, helper) -> None:
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    if attrs.get("auto_pad", b"NOTSET") not in (b"SAME_UPPER", b"SAME_LOWER"):
-        return
-    if any(s != 1 for s in attrs.get("strides", [1, 1])):
-        return  # SAME padding of a strided conv depends on the input size: keep it
-    kernel = attrs["kernel_shape"]
-    dilation = attrs.get("dilations", [1] * len(kernel))
-    total = [(k - 1) * d for k, d in zip(kernel, dilation)]
-    if any(t % 2 for t in total):
-        return  # odd total padding is asymmetric; none in BodyPix, leave it untouched
-    kept = [a for a in node.attribute if a.name != "auto_pad"]
-    del node.attribute[:]
-    node.attribute.extend(kept)
-    node.attribute.append(helper.make_attribute("pads", [t // 2 for t in total] * 2))
 
 
 def _install_atomically(fixed: Path, target: Path, upstream_sha: str) -> None:

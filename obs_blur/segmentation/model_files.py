@@ -1,7 +1,7 @@
-"""Finding a model's ONNX file and proving it is the file we expect before anything reads it.
+"""Model files: the shipped ones' place, and proof that a file is the one expected before anything reads it.
 
-A model file is never parsed before its sha256 matched the manifest: a truncated download, a
-corrupted disk or a tampered file is refused with a sentence that says which file and what to do.
+A model file is never parsed before its sha256 matched: a truncated download, a corrupted disk or a
+tampered file is refused with a sentence that says which file and what to do.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.manifest import ModelSpec, load_manifest
+from obs_blur.segmentation.manifest import ModelSpec, load_manifest
 
 
 def sha256_of(path: Path) -> str:
@@ -34,12 +34,8 @@ def verify_sha256(path: Path, expected: str, what: str) -> None:
         )
 
 
-def model_path(spec: ModelSpec, download: bool = True) -> Path:
-    """A verified local path for ``spec``; downloads (and fixes) cached models on first use."""
-    if spec.cached:
-        from obs_blur.bodypix_download import ensure_bodypix_model
-
-        return ensure_bodypix_model(spec, download=download)
+def shipped_model_path(spec: ModelSpec) -> Path:
+    """The verified path of a model shipped in the models folder, beside the manifest."""
     path = load_manifest().folder / spec.file
     if not spec.sha256:
         raise ObsBlurError(f"models manifest has no sha256 for {spec.name}: refusing to load an unverified file")
@@ -50,12 +46,3 @@ def model_path(spec: ModelSpec, download: bool = True) -> Path:
         )
     verify_sha256(path, spec.sha256, "model file")
     return path
-
-
-def model_status(spec: ModelSpec) -> str:
-    """One line for `doctor`: present and verified, downloadable, or broken (never downloads)."""
-    try:
-        path = model_path(spec, download=False)
-    except ObsBlurError as exc:
-        return f"not ready: {exc}"
-    return f"ok ({path})"

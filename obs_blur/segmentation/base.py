@@ -1,4 +1,4 @@
-"""Person segmentation models, each with the pre- and post-processing exact to how it was trained.
+"""What every model family is: a ``Segmenter`` subclass that feeds its model exactly as it was trained.
 
 Every segmenter turns a BGRA (or BGR) frame of any size into a person probability mask (float32,
 0..1) at its *capture size*: the small resolution at which the frame is handed to the model. The OBS
@@ -7,22 +7,47 @@ reaches the CPU; the command line hands full frames and lets the segmenter resiz
 
 A capture-size mask is pixel-aligned with the frame in the usual half-pixel convention, so upsampling
 it (on the GPU or with ``cv2.resize``) lines it up with the full-resolution frame.
+
+A family says, as class-level facts the OBS filter and the tools read without loading a model: its
+capture size for a frame size (``capture_size_for``), the GPU resize that matches its own
+(``gpu_downsample``), and where its model file comes from (``model_source``, ``model_file``). Per
+frame it says how to resize (``_resize``) and how to read the model's output (``postprocess``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Optional
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar, Optional
 
 import cv2
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.inference import InferenceSession, create_session
-from obs_blur.manifest import ModelSpec, load_manifest
-from obs_blur.model_files import model_path
+from obs_blur.segmentation.manifest import ModelSpec
+from obs_blur.segmentation.model_files import shipped_model_path
+from obs_blur.segmentation.providers import InferenceSession, create_session
 
 Size = tuple[int, int]  # (width, height)
+
+
+class GpuDownsample(Enum):
+    """The GPU resize to capture size that reproduces a family's own resize.
+
+    Each value names a technique of ``effects/background_blur.effect``; the OBS filter draws with it,
+    so the filter's model input equals what the command line feeds the model.
+    """
+
+    CORNER_ALIGNED_BILINEAR = "DownsampleCorner"  # MediaPipe's ImageToTensor warp, one tap
+    AREA = "Downsample"  # area-like 4-tap downscale, as OpenCV's INTER_AREA
+
+
+class ModelSource(Enum):
+    """Where a family's model files come from."""
+
+    SHIPPED = "shipped"  # in the models folder, sha256 in the manifest
+    DOWNLOADED = "downloaded"  # fetched from a pinned upstream on first use, fixed and cached
 
 
 def check_frame(frame: np.ndarray) -> None:
@@ -68,14 +93,41 @@ class _Buffers:
 class Segmenter(ABC):
     """A loaded model: frame in, person probability at capture size out."""
 
+    #: The GPU resize the OBS filter uses to reach capture size (every family sets it).
+    gpu_downsample: ClassVar[GpuDownsample]
+    #: Where the model files come from; a DOWNLOADED family also overrides ``model_file``.
+    model_source: ClassVar[ModelSource] = ModelSource.SHIPPED
+
     def __init__(self, spec: ModelSpec, session: InferenceSession) -> None:
         self.spec = spec
         self.session = session
         self._buffers: dict[Size, _Buffers] = {}
 
+    # -- what the family says about a model, without loading it --------------------------------
+
+    @classmethod
     @abstractmethod
-    def capture_size(self, width: int, height: int) -> Size:
-        """The (width, height) at which a ``width`` x ``height`` frame is fed to the model."""
+    def capture_size_for(cls, spec: ModelSpec, width: int, height: int) -> Size:
+        """The (width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model.
+
+        A pure function of the manifest entry, so the OBS filter can size its GPU capture without
+        loading the model.
+        """
+
+    @classmethod
+    def model_file(cls, spec: ModelSpec, download: bool = True) -> Path:
+        """The verified local file of ``spec``'s model (a shipped file is never downloaded)."""
+        del download
+        return shipped_model_path(spec)
+
+    @classmethod
+    def load(cls, spec: ModelSpec, device: str = "auto", threads: Optional[int] = None) -> Segmenter:
+        """``spec``'s model, verified, in a session on the chosen device."""
+        session = create_session(cls.model_file(spec), device=device, threads=threads)
+        _check_input_shape(spec, session)
+        return cls(spec, session)
+
+    # -- per frame ------------------------------------------------------------------------------
 
     @abstractmethod
     def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
@@ -84,6 +136,10 @@ class Segmenter(ABC):
     @abstractmethod
     def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
         """Model output → float32 probability mask of ``size`` (width, height)."""
+
+    def capture_size(self, width: int, height: int) -> Size:
+        """The (width, height) at which a ``width`` x ``height`` frame is fed to this model."""
+        return self.capture_size_for(self.spec, width, height)
 
     def _buffers_for(self, size: Size) -> _Buffers:
         buffers = self._buffers.get(size)
@@ -157,110 +213,6 @@ class Segmenter(ABC):
             self.session = self.session.on_cpu_after(failure)
             self._buffers = {}  # bound to the failed session
             return self.infer(self.preprocess(small))
-
-
-class MediaPipeSegmenter(Segmenter):
-    """MediaPipe selfie segmentation (general 256x256, landscape 256x144): fixed input size.
-
-    MediaPipe stretches the whole frame to the model size (no letterbox) with a corner-aligned
-    bilinear warp; reproducing that exactly keeps parity with Google's own pipeline. Its output is
-    already a probability (the graph ends in a sigmoid).
-    """
-
-    def capture_size(self, width: int, height: int) -> Size:
-        return capture_size_for(self.spec, width, height)
-
-    def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
-        sx, sy = size[0] / frame.shape[1], size[1] / frame.shape[0]
-        warp = np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0]], np.float64)
-        # When the frame is an exact multiple of the model size (1280x720 → 256x144), every sample
-        # falls on a pixel centre: nearest gives the same values as bilinear and reads half the memory.
-        exact = frame.shape[1] % size[0] == 0 and frame.shape[0] % size[1] == 0
-        interpolation = cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR
-        cv2.warpAffine(frame, warp, size, dst=out, flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-
-    def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
-        mask = output.reshape(output.shape[1], output.shape[2])
-        if (mask.shape[1], mask.shape[0]) != size:
-            return cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
-        return mask.copy()
-
-
-class BodyPixSegmenter(Segmenter):
-    """BodyPix MobileNetV1 (any input size; person logits on a stride-8 or stride-16 cell grid).
-
-    Alignment trap: where cell j sits in the input depends on the input size (pixel stride*j for
-    sizes of the form stride*k+1, stride*j+stride-1 for multiples of the stride). We always feed
-    16k+1 sizes, where cell j is centred exactly on input pixel 16j (or 8j), and place the grid with
-    one affine warp: a plain resize of the grid would shift the mask by half a cell.
-    """
-
-    def capture_size(self, width: int, height: int) -> Size:
-        return capture_size_for(self.spec, width, height)
-
-    def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
-        cv2.resize(frame, size, dst=out, interpolation=cv2.INTER_AREA)
-
-    def postprocess(self, output: np.ndarray, size: Size) -> np.ndarray:
-        logits = output.reshape(output.shape[1], output.shape[2]).astype(np.float32)
-        probability = 1.0 / (1.0 + np.exp(-logits))  # on the small grid: 2x cheaper than after the warp
-        stride = float(self.spec.stride or 16)
-        offset = bodypix_cell_offset(size[0], int(stride))
-        grid_from_pixel = np.array([[1 / stride, 0, -offset / stride], [0, 1 / stride, -offset / stride]])
-        return cv2.warpAffine(
-            probability,
-            grid_from_pixel,
-            size,
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-
-
-#: BodyPix capture size along the long side (16k+1): 321 keeps inference near 1-3 ms on one CPU core.
-BODYPIX_LONG_SIDE = 321
-
-
-def capture_size_for(spec: ModelSpec, width: int, height: int) -> Size:
-    """(width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model.
-
-    A pure function of the manifest entry, so the OBS filter can size its GPU capture without
-    loading the model.
-    """
-    fixed = spec.fixed_input_size
-    if fixed is not None:
-        return fixed
-    long_side = BODYPIX_LONG_SIDE
-    if width >= height:
-        return (long_side, _grid_size(height / max(width, 1) * (long_side - 1)))
-    return (_grid_size(width / max(height, 1) * (long_side - 1)), long_side)
-
-
-def _grid_size(length: float) -> int:
-    """Round a length to the nearest 16k+1 (at least 33)."""
-    return max(2, round(length / 16)) * 16 + 1
-
-
-def bodypix_cell_offset(size: int, stride: int) -> float:
-    """Input pixel on which cell 0 is centred, for an input ``size`` (measured; see the class doc)."""
-    if size % stride == 1:
-        return 0.0
-    if size % stride == 0:
-        return float(stride - 1)
-    raise ObsBlurError(f"BodyPix input size {size} is neither a multiple of {stride} nor one more")
-
-
-FAMILIES: dict[str, type[Segmenter]] = {"mediapipe": MediaPipeSegmenter, "bodypix": BodyPixSegmenter}
-
-
-def load_segmenter(name: Optional[str] = None, device: str = "auto", threads: Optional[int] = None) -> Segmenter:
-    """Load a model by manifest name (default model when None), verified, on the chosen device."""
-    spec = load_manifest().get(name)
-    family = FAMILIES.get(spec.family)
-    if family is None:
-        raise ObsBlurError(f"model {spec.name} has unknown family {spec.family!r}")
-    session = create_session(model_path(spec), device=device, threads=threads)
-    _check_input_shape(spec, session)
-    return family(spec, session)
 
 
 def _check_input_shape(spec: ModelSpec, session: InferenceSession) -> None:

@@ -2,6 +2,9 @@
 
 Everything model-specific that is data rather than code lives there (file, sha256, input size and
 layout, normalisation, licence, source), so adding a model of a known family is a manifest edit.
+
+Standard library only: the OBS filter lists the models (``read_model_choices``) even where numpy and
+OpenCV are missing, so that it can load and say what is missing.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ class ModelSpec:
     description: str
     source: dict[str, Any] = field(default_factory=dict)
     stride: Optional[int] = None
-    cached: bool = False
 
     @property
     def fixed_input_size(self) -> Optional[tuple[int, int]]:
@@ -67,6 +69,28 @@ class Manifest:
         raise ObsBlurError(f"unknown model {wanted!r}: choose one of {', '.join(self.names)}")
 
 
+@dataclass(frozen=True)
+class ModelChoices:
+    """Model names a settings dialog offers, read from the manifest without failing.
+
+    ``problem`` says why the list is empty (no manifest yet, unreadable file), for the status line.
+    """
+
+    names: tuple[str, ...]
+    default: str
+    problem: Optional[str] = None
+
+
+def manifest_file(folder: Optional[Path] = None) -> Path:
+    """The manifest of ``folder``, by default of the shipped models folder (``OBS_BLUR_MODELS`` overrides)."""
+    return (folder or shipped_models_dir()) / MANIFEST_NAME
+
+
+def read_manifest_json(path: Path) -> Any:
+    """The manifest file's JSON, as it is: the one place that reads and parses the file."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _spec_from_entry(entry: dict[str, Any]) -> ModelSpec:
     inp = entry.get("input", {})
     norm = entry.get("normalisation", {})
@@ -86,7 +110,6 @@ def _spec_from_entry(entry: dict[str, Any]) -> ModelSpec:
         description=entry.get("description", ""),
         source=dict(entry.get("source", {})),
         stride=entry.get("stride"),
-        cached=bool(entry.get("cached", False)),
     )
 
 
@@ -99,9 +122,9 @@ def load_manifest(folder: Optional[Path] = None) -> Manifest:
 @lru_cache(maxsize=4)
 def _load_cached(folder_str: str) -> Manifest:
     folder = Path(folder_str)
-    path = folder / MANIFEST_NAME
+    path = manifest_file(folder)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_manifest_json(path)
         models = tuple(_spec_from_entry(e) for e in data["models"])
         default = data.get("default") or models[0].name
     except FileNotFoundError:
@@ -109,3 +132,28 @@ def _load_cached(folder_str: str) -> Manifest:
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise ObsBlurError(f"models manifest {path} is unreadable ({exc})") from None
     return Manifest(default=default, models=models, folder=folder)
+
+
+def read_model_choices(path: Optional[Path] = None) -> ModelChoices:
+    """Model names from the manifest (``{"default": ..., "models": [{"name": ...}, ...]}``).
+
+    Read afresh on every call and never raising: a missing or broken manifest gives an empty list and
+    the reason, because the filter must still load, pass video through and tell the user what is wrong.
+    """
+    path = path or manifest_file()
+    try:
+        manifest = read_manifest_json(path)
+    except FileNotFoundError:
+        return ModelChoices((), "", f"no model manifest at {path}")
+    except (OSError, ValueError) as error:
+        return ModelChoices((), "", f"cannot read {path}: {error}")
+    entries = manifest.get("models") if isinstance(manifest, dict) else None
+    names = tuple(
+        entry["name"]
+        for entry in entries or ()
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
+    )
+    if not names:
+        return ModelChoices((), "", f"no models listed in {path}")
+    default = manifest.get("default")
+    return ModelChoices(names, default if default in names else names[0])
