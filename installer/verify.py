@@ -122,7 +122,7 @@ def verify_dependencies(python: ObsPython, folder: Path, device: str = "auto") -
     ``-E -s`` keeps PYTHONPATH and the user's site-packages out, ``-B`` writes no bytecode, and
     ORT_DISABLE_TELEMETRY stops onnxruntime's PyPI builds from writing a device id and event queue
     under ~/.cache/Microsoft (and sending them): ``--check`` changes nothing. The model loads through
-    obs_blur.inference, the code the filter itself runs.
+    obs_blur.segmentation.providers, the code the filter itself runs.
     """
     command = [str(python.executable), "-E", "-s", "-B", "-c", _VERIFY_SNIPPET, str(folder), str(REPO_ROOT), device,
                *IMPORTS]
