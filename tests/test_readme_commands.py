@@ -37,13 +37,13 @@ SECTION = "## Without OBS: the command line"
 FILE_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
-def readme_commands() -> list[str]:
-    """The lines of the first ```bash block under SECTION, comments kept (bash ignores them)."""
+def readme_commands(heading: str = SECTION) -> list[str]:
+    """The lines of the first ```bash block under ``heading``, comments kept (bash ignores them)."""
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    assert SECTION in text, f"README.md has no {SECTION!r} section"
-    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    assert heading in text, f"README.md has no {heading!r} section"
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```bash\n(.*?)```", section, re.S)
-    assert block, f"no ```bash block under {SECTION!r}"
+    assert block, f"no ```bash block under {heading!r}"
     return [line for line in block.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
