@@ -91,6 +91,7 @@ run_pytest() {
     local label="$1" name="$2" status=0 output
     shift 2
     output="$(mktemp)"
+    mkdir -p "$ROOT/.cache/pytest"  # pytest makes the run's folder, not its parents
     set +e
     .venv/bin/python -m pytest -ra --basetemp "$ROOT/.cache/pytest/$name" "$@" 2>&1 | tee "$output"
     status="${PIPESTATUS[0]}"
