@@ -29,7 +29,14 @@ SCRIPT = "obs_blur.background_blur"
 OBS_MODULES = ("obspython", "_obspython")
 HEAVY_DEPENDENCIES = ("numpy", "cv2", "onnxruntime")
 #: Must register and explain a missing dependency, so they may not need one at load time.
-LIGHT_OBS_MODULES = ("obs_blur.obs.filter", "obs_blur.obs.filter_settings", "obs_blur.obs.data")
+LIGHT_OBS_MODULES = (
+    "obs_blur.obs.filter",
+    "obs_blur.obs.filter_settings",
+    "obs_blur.obs.data",
+    "obs_blur.obs.dialog",
+    "obs_blur.obs.status",
+    "obs_blur.obs.settings_writer",
+)
 #: What the client alone uses; the worker process must not load it.
 CLIENT_SIDE = tuple(f"obs_blur.worker.{name}" for name in ("client", "process", "channel", "pipes", "interpreter"))
 

@@ -1,9 +1,11 @@
 """The Background Blur filter: one ``BackgroundBlurFilter`` per filter instance in OBS.
 
-The class holds settings, the properties dialog, the status line and the stats; the frame path
-(GPU passes and the mask worker process) lives in ``frame_engine.FrameEngine``, created on the first
-frame. That module needs numpy and OpenCV, so it is imported then, not at load: without the private
-dependencies the filter still loads, passes the video through and says what is missing.
+The class holds the instance's lifetime, its callbacks, its settings and stats, and decides which
+status applies; the dialog is built by ``dialog``, the status sentences by ``status``, the writes to
+the stored settings by ``settings_writer``. The frame path (GPU passes and the mask worker process)
+lives in ``frame_engine.FrameEngine``, created on the first frame. That module needs numpy and
+OpenCV, so it is imported then, not at load: without the private dependencies the filter still
+loads, passes the video through and says what is missing.
 
 Threads: libobs calls ``create``/``get_properties``/button clicks on the UI thread, ``update``
 (deferred by libobs for video sources), ``video_tick`` and ``video_render`` on the graphics thread,
@@ -11,7 +13,7 @@ Threads: libobs calls ``create``/``get_properties``/button clicks on the UI thre
 thread by libobs's graphics lock), and ``destroy`` on the UI or libobs's destroy thread. obspython
 never releases the GIL, so nothing here starts a busy Python thread or blocks while holding it.
 The settings (``obs_data``, which has no lock) are written only on the UI thread, where OBS's own
-dialogs write them: the status in ``get_properties``, repaired values in a UI task.
+dialogs write them (``settings_writer``): the status in ``get_properties``, repaired values in a UI task.
 
 The optional libobs bindings are looked up with ``getattr``: they are None where libobs lacks them,
 and absent from a libobs module that an older checkout loaded at OBS's start, which "Reload Scripts"
@@ -23,50 +25,16 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from obs_blur.modes import Setting, mode_named
-from obs_blur.obs import frontend, libobs, source_info
-from obs_blur.obs.data import ObsData, Properties
-from obs_blur.obs.filter_settings import (
-    ALIGN_VIDEO,
-    BG_COLOR,
-    BG_IMAGE,
-    BLUR_STRENGTH,
-    BLUR_STRENGTH_MAX,
-    BLUR_STRENGTH_MIN,
-    DEVICE,
-    DEVICES,
-    EDGE_SOFTNESS,
-    MODE,
-    MODEL,
-    PERCENT_MAX,
-    PERCENT_MIN,
-    SETTING_KEYS,
-    SMOOTHING,
-    FilterSettings,
-    StoredValue,
-    defaults,
-    mode_choices,
-    mode_settings_shown,
-    sanitize,
-)
+from obs_blur.obs import dialog, frontend, libobs, settings_writer, status
+from obs_blur.obs.data import ObsData
+from obs_blur.obs.filter_settings import FilterSettings, defaults, sanitize
 from obs_blur.obs.stats_file import RenderStats
 from obs_blur.segmentation.manifest import ModelChoices, read_model_choices
 
 KIND_ID = "obs_blur_filter"
 DISPLAY_NAME = "Background Blur"
-STATUS = "status"
-VIRTUALCAM_BUTTON = "virtualcam"
 #: Capture a new frame at least this often even if no video_tick arrived (ticks drive frames normally).
 RECAPTURE_AFTER_S = 0.25
-IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tga);;All files (*.*)"
-#: The status while the source has no frame (size 0x0): nothing to draw, nothing sent to the worker.
-NO_VIDEO = "Waiting for video: the source shows no frame (not started yet, ended or stopped)"
-#: The status while no scene or view shows the source: libobs draws neither it nor its filters.
-HIDDEN = "Hidden: the source is not shown in any scene or view, so nothing is drawn and no mask is made"
-#: The status's start while a media source is paused: its last frame stays on screen, filtered.
-PAUSED = "Paused: the mask of the paused frame stays in use"
-#: The dialog's group for the settings most people never change.
-ADVANCED_GROUP = "advanced"
 
 
 class BackgroundBlurFilter:
@@ -102,11 +70,7 @@ class BackgroundBlurFilter:
 
     @staticmethod
     def get_defaults(settings: int) -> None:
-        start = defaults(read_model_choices())
-        data = ObsData(settings)
-        for key in SETTING_KEYS:
-            data.set_default_value(key, getattr(start, key))
-        data.set_default_value(STATUS, "starting: the video passes through until the first mask")
+        settings_writer.write_defaults(settings, read_model_choices())
 
     @staticmethod
     def get_properties(instance: Optional[BackgroundBlurFilter]) -> int:
@@ -114,27 +78,12 @@ class BackgroundBlurFilter:
         models = instance.models if instance is not None else read_model_choices()
         if instance is not None:
             instance.publish_status()
-        properties = Properties()
-        _add_main_settings(properties, models)
-        _add_advanced_settings(properties.add_group(ADVANCED_GROUP, "Advanced"))
-        callback = source_info.button_callback(KIND_ID)
-        if callback:
-            properties.add_button(VIRTUALCAM_BUTTON, "Start/Stop Virtual Camera", callback)
-        properties.add_info_text(STATUS, "Status")
-        return properties.pointer
+        return dialog.build_properties(KIND_ID, models)
 
     @staticmethod
     def property_modified(properties: int, property_name: str, settings: int) -> bool:
-        """The mode changed in the dialog (or libobs fills new properties): show that mode's settings only.
-
-        libobs calls this on the UI thread with the dialog's settings, which it only reads; True makes
-        the dialog redraw with the new set.
-        """
-        if property_name != MODE:
-            return False
-        for key, shown in mode_settings_shown(ObsData(settings).get_string(MODE)).items():
-            Properties.set_visible(properties, key, shown)
-        return True
+        """The mode list's modified callback: shows the chosen mode's settings only (see ``dialog``)."""
+        return dialog.show_mode_settings(properties, property_name, settings)
 
     # --- instance callbacks -----------------------------------------------------------------------
     @property
@@ -149,9 +98,9 @@ class BackgroundBlurFilter:
         reach the stored settings on the UI thread, so the dialog and clients show what applies.
         """
         self.models = read_model_choices()
-        self.settings, corrections = sanitize(_stored_values(ObsData(settings)), self.models)
+        self.settings, corrections = sanitize(settings_writer.stored_values(ObsData(settings)), self.models)
         if corrections:
-            self._repair_stored_settings_later()
+            settings_writer.repair_stored_settings_later(self.source, self.models)
 
     def destroy(self) -> None:
         """Stop the worker (may wait a second: never under the graphics lock), then free the GPU objects."""
@@ -186,7 +135,7 @@ class BackgroundBlurFilter:
 
     def button_clicked(self, property_name: str) -> bool:
         """A button in the dialog; True makes OBS rebuild the dialog, which shows the new status."""
-        if property_name != VIRTUALCAM_BUTTON:
+        if property_name != dialog.VIRTUALCAM_BUTTON:
             return False
         self.note = frontend.toggle_virtual_camera()
         libobs.log(libobs.LOG_INFO, f"filter '{self.name}': {self.note}")
@@ -221,10 +170,7 @@ class BackgroundBlurFilter:
 
     def status_text(self) -> str:
         """One line for the dialog: what the filter does right now and why."""
-        text = self._state_text()
-        problem = f"; {self.models.problem}" if self.models.problem else ""
-        note = f". {self.note}" if self.note else ""
-        return f"{text}{problem}{note}"
+        return status.with_problem_and_note(self._state_text(), self.models.problem, self.note)
 
     def stats_entry(self) -> tuple[str, dict[str, Any]]:
         """(filter name, this filter's entry in the stats file); drains the render times."""
@@ -251,7 +197,7 @@ class BackgroundBlurFilter:
         """Draw this frame; returns True when the target was drawn unchanged."""
         size = self._target_size()
         if not size[0] or not size[1]:
-            self.last_problem = NO_VIDEO  # a media source before its first frame or after its end
+            self.last_problem = status.NO_VIDEO  # a media source before its first frame or after its end
             return True
         engine = self._engine()
         if engine is None:
@@ -263,7 +209,7 @@ class BackgroundBlurFilter:
                 engine.new_frame(size, self.settings)
             self.last_problem = engine.draw(size, self.settings)
         except Exception as error:
-            self.last_problem = f"internal error: {type(error).__name__}: {error}"
+            self.last_problem = status.internal_error(error)
             raise  # the callback guard logs it once and passes the video through
         return self.last_problem is not None
 
@@ -279,7 +225,7 @@ class BackgroundBlurFilter:
         try:
             from obs_blur.obs.frame_engine import FrameEngine
         except ImportError as error:
-            self._give_up(_missing_dependency_text(error))
+            self._give_up(status.missing_dependency(error))
             return None
         try:
             self.engine = FrameEngine(self.source, lambda: self.name)
@@ -292,36 +238,23 @@ class BackgroundBlurFilter:
 
     def _give_up(self, problem: str) -> None:
         self.engine_problem = problem
-        libobs.log(libobs.LOG_WARNING, f"filter '{self.name}': video passes through unchanged: {problem}")
+        libobs.log(libobs.LOG_WARNING, status.passes_through_log(self.name, problem))
 
     def _state_text(self) -> str:
+        """Which status applies: the first of these that holds, in this order."""
         if self.engine_problem is not None:
-            return f"Video passes through unchanged: {self.engine_problem}"
+            return status.passes_through(self.engine_problem)
         if self._hidden():
-            return HIDDEN  # video_render is not called: the last frame's state would be stale
-        width, height = self.frame_size
-        if not (width and height):
-            return NO_VIDEO  # also once the engine runs: a mask from before the video stopped is not in use
+            return status.HIDDEN  # video_render is not called: the last frame's state would be stale
+        if not all(self.frame_size):
+            return status.NO_VIDEO  # also once the engine runs: a mask from before the video stopped is not in use
         engine = self.engine
         if engine is None:
-            return f"Starting ({width}x{height})"
+            return status.starting(self.frame_size)
         if self.last_problem is not None:
-            return f"Video passes through unchanged: {self.last_problem}"
-        in_use = PAUSED if self._paused() else "Mask in use"
-        return f"{in_use}: {self._mask_text(engine)}"
-
-    def _mask_text(self, engine: Any) -> str:
-        """Which model runs where, how fast, and how old the drawn mask is."""
-        report, info = engine.masks.report(), engine.info()
-        speed = (
-            f"{report.ms_per_mask:.1f} ms per mask, {report.masks_per_s:.0f} masks/s"
-            if report.ms_per_mask is not None
-            else "measuring speed"
-        )
-        return (
-            f"{report.model} on {report.provider}; {speed}; "
-            f"mask age {info.mask_age_frames} frames ({self._mode_text()})"
-        )
+            return status.passes_through(self.last_problem)
+        mode = status.mode_text(self.settings.mode, self.settings.blur_strength)
+        return status.mask_in_use(self._paused(), engine.masks.report(), engine.info().mask_age_frames, mode)
 
     def _hidden(self) -> bool:
         """Whether no scene or view shows the filtered source (libobs then renders none of its filters)."""
@@ -335,44 +268,9 @@ class BackgroundBlurFilter:
         parent = libobs.obs_filter_get_parent(self.source)
         return bool(media_state is not None and parent) and media_state(parent) == libobs.OBS_MEDIA_STATE_PAUSED
 
-    def _mode_text(self) -> str:
-        """What is drawn, e.g. "blur mode, strength 50": the status shows the settings really applied."""
-        mode = self.settings.mode
-        if Setting.BLUR_STRENGTH in mode_named(mode).settings:
-            return f"{mode} mode, strength {self.settings.blur_strength}"
-        return f"{mode} mode"
-
     def publish_status(self) -> None:
-        """Copy the status into the settings, where the dialog's Status row reads it.
-
-        Only ever on the UI thread, as the dialog opens or rebuilds (``get_properties``): obs_data has
-        no lock, and writing a setting can move its memory while obs-websocket's thread walks the same
-        settings (a GetSourceFilter). Done once a second from the graphics thread, that race is the
-        likely cause of a segfault seen once in the soak test. Tools read the stats file instead.
-        """
-        settings = libobs.obs_source_get_settings(self.source)
-        if settings:
-            try:
-                ObsData(settings).set_string(STATUS, self.status_text())
-            finally:
-                libobs.obs_data_release(settings)
-
-    def _repair_stored_settings_later(self) -> None:
-        """Queue the write of the repaired values for the UI thread, holding a reference to this filter.
-
-        The reference keeps the source (and its settings) alive should the filter be removed before the
-        task runs. Without a UI task queue the repaired values still apply, unwritten (logged at load).
-        """
-        get_ref = getattr(libobs, "obs_source_get_ref", None)
-        queue_ui_task = getattr(libobs, "queue_ui_task", None)
-        if get_ref is None or queue_ui_task is None:
-            return
-        source = get_ref(self.source)
-        if not source:
-            return  # being destroyed: nobody will read its settings again
-        models = self.models
-        if not queue_ui_task(lambda: _repair_stored_settings(source, models)):
-            libobs.obs_source_release(source)
+        """Copy the status into the settings for the dialog's Status row (UI thread only, see ``settings_writer``)."""
+        settings_writer.publish_status(self.source, self.status_text())
 
     def _target_size(self) -> tuple[int, int]:
         """Size of what the filter draws: the source, or the output of the filter before us."""
@@ -380,83 +278,3 @@ class BackgroundBlurFilter:
         if not target:
             return (0, 0)
         return (libobs.obs_source_get_base_width(target), libobs.obs_source_get_base_height(target))
-
-
-def _add_main_settings(properties: Properties, models: ModelChoices) -> None:
-    """The mode, the model, and the settings of one mode each (the mode list shows and hides those)."""
-    mode_list = properties.add_string_list(MODE, "Background", mode_choices())
-    Properties.set_modified_callback(mode_list, _mode_list_callback())
-    model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
-    Properties.set_long_description(model_list, "Models listed in models/manifest.json")
-    properties.add_int_slider(BLUR_STRENGTH, "Blur strength", BLUR_STRENGTH_MIN, BLUR_STRENGTH_MAX)
-    properties.add_color(BG_COLOR, "Background colour")
-    properties.add_file_path(BG_IMAGE, "Background image", IMAGE_FILES)
-
-
-def _mode_list_callback() -> Optional[int]:
-    """The modified callback that shows each mode's settings (None with a registry that has none)."""
-    modified_callback = getattr(source_info, "modified_callback", None)
-    return modified_callback(KIND_ID) if modified_callback is not None else None
-
-
-def _add_advanced_settings(group: Properties) -> None:
-    """The settings that apply to every mode and rarely need changing."""
-    softness = group.add_int_slider(EDGE_SOFTNESS, "Edge softness", PERCENT_MIN, PERCENT_MAX)
-    Properties.set_long_description(softness, "Width of the soft band around the person's outline")
-    smoothing = group.add_int_slider(SMOOTHING, "Temporal smoothing", PERCENT_MIN, PERCENT_MAX)
-    Properties.set_long_description(smoothing, "Less flicker at the outline; real motion passes at once")
-    align = group.add_bool(ALIGN_VIDEO, "Delay the video to match the mask")
-    Properties.set_long_description(align, "Shows the frame each mask was computed from (a few frames late)")
-    group.add_string_list(DEVICE, "Run the model on", DEVICES.items())
-
-
-def _stored_values(data: ObsData) -> dict[str, StoredValue]:
-    """What the user stored under each setting key, typed as stored (None where only a default exists)."""
-    return {key: data.get_stored(key) for key in SETTING_KEYS}
-
-
-def _repair_stored_settings(source: int, models: ModelChoices) -> None:
-    """UI task: write the repaired value of each stored setting that is invalid now, then drop ``source``.
-
-    It repairs what is stored when it runs, not what ``update`` saw: a value changed in between is
-    kept if valid, and a second task for the same filter finds nothing left to repair.
-    """
-    try:
-        corrections = _write_repairs(source, models)
-        if corrections:
-            changes = ", ".join(f"{key} {change}" for key, change in corrections.items())
-            name = libobs.source_name(source)
-            libobs.log(libobs.LOG_WARNING, f"filter '{name}': repaired invalid settings: {changes}")
-    finally:
-        libobs.obs_source_release(source)
-
-
-def _write_repairs(source: int, models: ModelChoices) -> dict[str, str]:
-    """Repair the settings stored in ``source``; returns ``{key: "old -> new"}`` for each value written."""
-    settings = libobs.obs_source_get_settings(source)
-    if not settings:
-        return {}
-    try:
-        data = ObsData(settings)
-        repaired, corrections = sanitize(_stored_values(data), models)
-        for key in corrections:
-            data.set_value(key, getattr(repaired, key))
-        return corrections
-    finally:
-        libobs.obs_data_release(settings)
-
-
-def _missing_dependency_text(error: ImportError) -> str:
-    """Why numpy/OpenCV/onnxruntime did not import: a folder the script refused, or not installed."""
-    from obs_blur import paths
-
-    folder = paths.private_dependency_folder()
-    unsafe = paths.unsafe_code_folder(folder) if folder.is_dir() else None
-    if unsafe is not None:
-        return f"the dependency folder {folder} is not used because {unsafe}"
-    package = _PACKAGE_OF_MODULE.get((error.name or "").split(".")[0], "a dependency")
-    return f"{package} is missing ({error}): run install.py"
-
-
-#: Import names → the names people know the packages by (OpenCV is imported as cv2).
-_PACKAGE_OF_MODULE = {"cv2": "OpenCV", "numpy": "numpy", "onnxruntime": "onnxruntime"}

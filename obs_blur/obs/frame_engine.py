@@ -29,7 +29,7 @@ import numpy as np
 from obs_blur.compositor import blur_work_plan
 from obs_blur.errors import ObsBlurError
 from obs_blur.modes import Composite, mode_named
-from obs_blur.obs import libobs
+from obs_blur.obs import libobs, status
 from obs_blur.obs.filter_settings import FilterSettings
 from obs_blur.obs.frame_readback import StagingRing
 from obs_blur.obs.gpu_passes import (
@@ -176,10 +176,10 @@ class FrameEngine:
         if not report.healthy:
             return report.status
         if self.mask is None or not self.coefficients.pointer:
-            return f"waiting for the first mask ({report.status})"
+            return status.waiting_for_first_mask(report.status)
         age_s = time.monotonic() - self._mask_received
         if age_s > STALE_MASK_S:
-            return f"no new mask for {age_s:.0f} s ({report.status})"
+            return status.no_new_mask(age_s, report.status)
         return None
 
     def _prepare_mode(self, settings: FilterSettings, size: Size, shown: RenderTarget) -> Optional[str]:
@@ -222,7 +222,7 @@ class FrameEngine:
     def _log_mode_problem(self, problem: Optional[str]) -> None:
         """One warning line when the mode cannot be drawn (a missing picture), not one per frame."""
         if problem is not None and problem != self._logged_mode_problem:
-            libobs.log(libobs.LOG_WARNING, f"filter '{self.filter_name()}': video passes through unchanged: {problem}")
+            libobs.log(libobs.LOG_WARNING, status.passes_through_log(self.filter_name(), problem))
         self._logged_mode_problem = problem
 
     def _frame(self, frame_number: int) -> Optional[RenderTarget]:

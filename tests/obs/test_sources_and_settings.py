@@ -24,7 +24,7 @@ import pytest
 from obsws_python.error import OBSSDKRequestError
 
 from obs_blur.modes import MODE_NAMES
-from obs_blur.obs.filter import NO_VIDEO
+from obs_blur.obs.status import NO_VIDEO
 from obs_blur.segmentation.manifest import read_model_choices
 
 from .conftest import running_obs

@@ -1,0 +1,96 @@
+"""The filter's properties dialog: what OBS shows under the filter in its Filters window.
+
+The mode list comes first and its modified callback shows only the chosen mode's settings; the
+settings every mode shares sit in an "Advanced" group; the Status row reads the status that
+``settings_writer.publish_status`` copied into the settings. libobs builds the dialog and runs the
+callback on the UI thread. Light (no numpy/OpenCV), like the filter that calls it.
+
+Optional libobs and registry functions are looked up with ``getattr``: a libobs without groups or
+modified callbacks, or a registry an older checkout loaded at OBS's start, shows every setting.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from obs_blur.obs import source_info
+from obs_blur.obs.data import ObsData, Properties
+from obs_blur.obs.filter_settings import (
+    ALIGN_VIDEO,
+    BG_COLOR,
+    BG_IMAGE,
+    BLUR_STRENGTH,
+    BLUR_STRENGTH_MAX,
+    BLUR_STRENGTH_MIN,
+    DEVICE,
+    DEVICES,
+    EDGE_SOFTNESS,
+    MODE,
+    MODEL,
+    PERCENT_MAX,
+    PERCENT_MIN,
+    SMOOTHING,
+    mode_choices,
+    mode_settings_shown,
+)
+from obs_blur.segmentation.manifest import ModelChoices
+
+#: The status row's key in the settings (an info text reads its value from there).
+STATUS = "status"
+VIRTUALCAM_BUTTON = "virtualcam"
+IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tga);;All files (*.*)"
+#: The dialog's group for the settings most people never change.
+ADVANCED_GROUP = "advanced"
+
+
+def build_properties(kind_id: str, models: ModelChoices) -> int:
+    """The whole dialog of the filter type ``kind_id``; returns the ``obs_properties_t *`` libobs takes over."""
+    properties = Properties()
+    _add_main_settings(properties, kind_id, models)
+    _add_advanced_settings(properties.add_group(ADVANCED_GROUP, "Advanced"))
+    callback = source_info.button_callback(kind_id)
+    if callback:
+        properties.add_button(VIRTUALCAM_BUTTON, "Start/Stop Virtual Camera", callback)
+    properties.add_info_text(STATUS, "Status")
+    return properties.pointer
+
+
+def show_mode_settings(properties: int, property_name: str, settings: int) -> bool:
+    """The mode changed in the dialog (or libobs fills new properties): show that mode's settings only.
+
+    libobs calls this on the UI thread with the dialog's settings, which it only reads; True makes
+    the dialog redraw with the new set.
+    """
+    if property_name != MODE:
+        return False
+    for key, shown in mode_settings_shown(ObsData(settings).get_string(MODE)).items():
+        Properties.set_visible(properties, key, shown)
+    return True
+
+
+def _add_main_settings(properties: Properties, kind_id: str, models: ModelChoices) -> None:
+    """The mode, the model, and the settings of one mode each (the mode list shows and hides those)."""
+    mode_list = properties.add_string_list(MODE, "Background", mode_choices())
+    Properties.set_modified_callback(mode_list, _mode_list_callback(kind_id))
+    model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
+    Properties.set_long_description(model_list, "Models listed in models/manifest.json")
+    properties.add_int_slider(BLUR_STRENGTH, "Blur strength", BLUR_STRENGTH_MIN, BLUR_STRENGTH_MAX)
+    properties.add_color(BG_COLOR, "Background colour")
+    properties.add_file_path(BG_IMAGE, "Background image", IMAGE_FILES)
+
+
+def _mode_list_callback(kind_id: str) -> Optional[int]:
+    """The modified callback that shows each mode's settings (None with a registry that has none)."""
+    modified_callback = getattr(source_info, "modified_callback", None)
+    return modified_callback(kind_id) if modified_callback is not None else None
+
+
+def _add_advanced_settings(group: Properties) -> None:
+    """The settings that apply to every mode and rarely need changing."""
+    softness = group.add_int_slider(EDGE_SOFTNESS, "Edge softness", PERCENT_MIN, PERCENT_MAX)
+    Properties.set_long_description(softness, "Width of the soft band around the person's outline")
+    smoothing = group.add_int_slider(SMOOTHING, "Temporal smoothing", PERCENT_MIN, PERCENT_MAX)
+    Properties.set_long_description(smoothing, "Less flicker at the outline; real motion passes at once")
+    align = group.add_bool(ALIGN_VIDEO, "Delay the video to match the mask")
+    Properties.set_long_description(align, "Shows the frame each mask was computed from (a few frames late)")
+    group.add_string_list(DEVICE, "Run the model on", DEVICES.items())
