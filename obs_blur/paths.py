@@ -6,7 +6,8 @@ access to itself and several clones share one download.
 
 This module is also imported by ``install.py`` (any Python >= 3.9, standard library only) and by the
 OBS script before its private dependencies are on ``sys.path``, so it uses the standard library only:
-one rule for every folder, wherever it is needed.
+one rule for every folder, wherever it is needed. What differs between operating systems comes from
+``obs_blur.platforms`` (standard library only too); ``current_system`` is the one switch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
+
+from obs_blur import platforms
+from obs_blur.platforms import Platform
 
 APP_NAME = "obs-blur"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +34,12 @@ def shipped_models_dir() -> Path:
 
 def current_system() -> str:
     """"linux", "windows" or "macos": the three OBS platforms (anything else counts as linux)."""
-    if sys.platform.startswith("win"):
-        return "windows"
-    return "macos" if sys.platform == "darwin" else "linux"
+    return platforms.system_name(sys.platform)
+
+
+def current_platform() -> Platform:
+    """The OS facts of ``current_system()``: tests replace that function to run as another OS."""
+    return platforms.named(current_system())
 
 
 def user_data_base(
@@ -42,14 +49,8 @@ def user_data_base(
 
     %LOCALAPPDATA%, ~/Library/Application Support, or $XDG_DATA_HOME (~/.local/share).
     """
-    system = system or current_system()
-    env = os.environ if env is None else env
-    home = home or Path.home()
-    if system == "windows":
-        return Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    if system == "macos":
-        return home / "Library" / "Application Support"
-    return Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    platform = platforms.named(system) if system else current_platform()
+    return platform.user_data_base(os.environ if env is None else env, home or Path.home())
 
 
 def user_data_dir() -> Path:
@@ -90,11 +91,8 @@ def user_cache_dir() -> Path:
     override = os.environ.get("OBS_BLUR_CACHE")
     if override:
         return Path(override)
-    if sys.platform.startswith("win"):
-        return user_data_dir() / "cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / APP_NAME
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_NAME
+    base = current_platform().user_cache_base(os.environ, Path.home())
+    return user_data_dir() / "cache" if base is None else base / APP_NAME
 
 
 def worker_log_file() -> Path:
@@ -119,9 +117,9 @@ def unsafe_code_folder(folder: Path) -> Optional[str]:
     another user owns, or whose parent another user could rename things in, would let any local user
     run code inside OBS. A world-writable parent with the sticky bit (``/tmp``) is fine: others cannot
     rename what they do not own. Windows protects the user's folders by ACLs, which ``st_mode`` does
-    not describe, so it is not checked there.
+    not describe, so only POSIX platforms are checked.
     """
-    if current_system() == "windows":
+    if not current_platform().posix:
         return None
     path = folder.resolve()
     for candidate in (path, *path.parents):

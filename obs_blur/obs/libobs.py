@@ -37,6 +37,8 @@ from ctypes import (
 )
 from typing import Any, Callable, Optional
 
+from obs_blur import platforms
+
 LOG_PREFIX = "[obs-blur]"
 
 # enum log levels (util/base.h)
@@ -96,15 +98,7 @@ def library_candidates(platform: str = sys.platform) -> list[str]:
     Inside OBS the library is already mapped into the process, so the loader returns that copy:
     Windows finds ``obs.dll`` by module name, macOS resolves the framework through the app's rpath.
     """
-    if platform.startswith("win"):
-        return ["obs.dll"]
-    if platform == "darwin":
-        return [
-            "@rpath/libobs.framework/Versions/A/libobs",
-            "@rpath/libobs.framework/libobs",
-            "libobs.framework/libobs",
-        ]
-    return ["libobs.so.0", "libobs.so"]
+    return list(platforms.current(platform).libobs_names)
 
 
 def load_libobs() -> ctypes.CDLL:
@@ -119,7 +113,7 @@ def load_libobs() -> ctypes.CDLL:
             return ctypes.CDLL(name)
         except OSError as error:
             failures.append(f"{name}: {error}")
-    if not sys.platform.startswith("win"):
+    if platforms.current().posix:
         process = ctypes.CDLL(None)
         if hasattr(process, "obs_register_source_s"):
             return process

@@ -26,7 +26,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from obs_blur import paths
+from obs_blur import paths, platforms
 from obs_blur.obs import libobs
 from obs_blur.obs.filter_settings import FilterSettings
 from obs_blur.worker.client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient
@@ -53,8 +53,8 @@ def worker_log_for_obs(system: Optional[str] = None) -> Optional[Path]:
     lines to its stderr too (a terminal, or the desktop session's journal), so the worker keeps
     that stderr (None).
     """
-    system = system or paths.current_system()
-    return paths.worker_log_file() if system in ("windows", "macos") else None
+    platform = platforms.named(system) if system else paths.current_platform()
+    return None if platform.stderr_is_read else paths.worker_log_file()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from obs_blur import platforms
 from obs_blur.errors import ObsBlurError
 from obs_blur.paths import REPO_ROOT, unsafe_code_folder
 
@@ -21,23 +22,16 @@ def interpreter_candidates(
     """Interpreters that match the running one, best first.
 
     Inside OBS ``sys.executable`` is not the embedded interpreter (it was a pyenv shim in the spike),
-    so it is never used. The embedded interpreter's installation is ``sys.base_exec_prefix``; its
-    ``pythonX.Y`` binary there has the same major.minor, hence the same ABI for the private
+    so it is never used. The embedded interpreter's installation is ``sys.base_exec_prefix``; the
+    platform's ``installed_python`` there has the same major.minor, hence the same ABI for the private
     dependency folder. A virtual environment (the developer's tests) comes first because its
     interpreter is the same one plus the environment's packages.
     """
-    major, minor = version
-    windows = platform.startswith("win")
+    facts = platforms.current(platform)
     candidates = []
     if prefix != base_prefix:
-        venv = Path(prefix)
-        candidates += [venv / "Scripts" / "python.exe"] if windows else [venv / "bin" / f"python{major}.{minor}"]
-    base = Path(base_exec_prefix)
-    if windows:
-        candidates.append(base / "python.exe")
-    else:
-        candidates += [base / "bin" / f"python{major}.{minor}", base / "bin" / f"python{major}"]
-    return candidates
+        candidates += facts.pythons(Path(prefix), facts.venv_python, version)
+    return candidates + facts.pythons(Path(base_exec_prefix), facts.installed_python, version)
 
 
 def find_embedded_python() -> str:
