@@ -28,6 +28,7 @@ import numpy as np
 
 from obs_blur import paths, platforms
 from obs_blur.obs import libobs
+from obs_blur.obs import status as status_text
 from obs_blur.obs.filter_settings import FilterSettings
 from obs_blur.worker.client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient
 from obs_blur.worker.protocol import WorkerState, clock_s, first_line
@@ -165,7 +166,7 @@ class MaskLink:
         if self._start_problem and client is None and not self._suspended:
             return WorkerReport(False, WorkerState.RESTARTING, self._start_problem, "", "", None, 0.0)
         if self._suspended or client is None:
-            status = "mask worker stopped" if self._suspended else "mask worker starts with the first frame"
+            status = status_text.WORKER_STOPPED if self._suspended else status_text.WORKER_NOT_STARTED
             return WorkerReport(not self._suspended, WorkerState.STOPPED, status, "", "", None, 0.0)
         stats, state = dict(client.stats), WorkerState(client.state)
         return WorkerReport(
@@ -222,7 +223,7 @@ class MaskLink:
             client = MaskWorkerClient(stderr_log=worker_log_for_obs())
             client.start()  # a failure to start is a status with a scheduled retry, never an exception
         except Exception as exc:  # a bug all the same: undone, and retried after a back-off, not next frame
-            self._hold_back_start(f"cannot start the mask worker: {first_line(exc)}")
+            self._hold_back_start(status_text.cannot_start_worker(first_line(exc)))
             if client is not None:
                 client.stop()  # kills and reaps what it started and frees its shared memory
             return None
@@ -237,10 +238,9 @@ class MaskLink:
         delay = self._start_backoff_s
         self._start_backoff_s = min(delay * 2, MAX_BACKOFF_S)
         self._start_retry_at = clock_s() + delay
-        self._start_problem = f"{problem}; retrying in {delay:g} s"
+        self._start_problem = status_text.retrying(problem, delay)
         if problem != self._logged_fault:
-            name = self._filter_name()
-            libobs.log(libobs.LOG_WARNING, f"filter '{name}': video passes through unchanged: {self._start_problem}")
+            libobs.log(libobs.LOG_WARNING, status_text.passes_through_log(self._filter_name(), self._start_problem))
             self._logged_fault = problem
 
     def _stop_client(self) -> None:
@@ -270,7 +270,7 @@ class MaskLink:
         failing = WorkerState(client.state).failing
         name = self._filter_name()
         if failing and not self._failing and client.fault != self._logged_fault:
-            libobs.log(libobs.LOG_WARNING, f"filter '{name}': video passes through unchanged: {client.status}")
+            libobs.log(libobs.LOG_WARNING, status_text.passes_through_log(name, client.status))
             self._logged_fault = client.fault
             self._announced_ready = False  # say so again when it recovers
         elif client.ready and (not self._announced_ready or client.provider != self._announced_provider):

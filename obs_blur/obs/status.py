@@ -2,8 +2,8 @@
 status and the "video passes through unchanged" log lines.
 
 They are built here so that one file holds what a user reads; the filter and the frame engine
-decide *which* sentence applies. The worker's own states ("mask worker stopped", a start that
-failed) come from ``mask_link.MaskLink.report``. Standard library and ``obs_blur.modes`` only: the
+decide *which* sentence applies. The worker client's own states (loading, crashed, restarting) come
+from ``obs_blur/worker/client.py``. Standard library and ``obs_blur.modes`` only: the
 filter loads this module without numpy or OpenCV, to explain exactly their absence.
 """
 
@@ -104,6 +104,24 @@ def waiting_for_first_mask(worker_status: str) -> str:
 def no_new_mask(age_s: float, worker_status: str) -> str:
     """The newest mask is too old to draw."""
     return f"no new mask for {age_s:.0f} s ({worker_status})"
+
+
+# --- the mask worker, as the filter's link sees it --------------------------------------------------
+
+#: The worker's state while the script is unloading or unloaded.
+WORKER_STOPPED = "mask worker stopped"
+#: The worker's state before the filter's first frame.
+WORKER_NOT_STARTED = "mask worker starts with the first frame"
+
+
+def cannot_start_worker(reason: str) -> str:
+    """A worker start that raised (logged once per distinct reason, so without the retry delay)."""
+    return f"cannot start the mask worker: {reason}"
+
+
+def retrying(problem: str, delay_s: float) -> str:
+    """``problem``, with when the next start is tried (shown in the status, not logged)."""
+    return f"{problem}; retrying in {delay_s:g} s"
 
 
 # --- the OBS log --------------------------------------------------------------------------------------
