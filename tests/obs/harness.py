@@ -186,6 +186,24 @@ def beside_obs(*command: str) -> list[str]:
     return [*prefix, *command]
 
 
+def run_beside_obs(*command: str, timeout_s: float = 600, **variables: str) -> subprocess.CompletedProcess:
+    """``command`` as a user would type it where the OBS under test lives, in the repository's folder.
+
+    The test venv's variables are left out, ``variables`` added; output is captured as text.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(variables)
+    return subprocess.run(
+        beside_obs(*command),
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
 def obs_command(*arguments: str) -> list[str]:
     """The command line that starts the OBS under test with ``arguments``."""
     return beside_obs(*OBS_ARGUMENTS, *arguments)

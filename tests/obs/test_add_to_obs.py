@@ -9,14 +9,13 @@ Python the user would type, ``python3``.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from .conftest import pydeps_for_tests, running_obs
-from .harness import FILTER_KIND, REPO_ROOT, HeadlessObs, beside_obs
+from .harness import FILTER_KIND, REPO_ROOT, HeadlessObs, run_beside_obs
 
 pytestmark = pytest.mark.obs
 
@@ -27,16 +26,13 @@ def run_installer(run: HeadlessObs, *arguments: str) -> subprocess.CompletedProc
     """install.py as a user runs it, on the config folder this OBS uses and the tests' dependency folder."""
     pydeps = pydeps_for_tests()
     assert pydeps is not None, "no dependency folder for OBS's Python: run tools/run_tests.sh"
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(XDG_CONFIG_HOME=str(run.config_dir), OBS_BLUR_PYDEPS=str(pydeps))
-    return subprocess.run(
-        beside_obs("python3", str(INSTALLER), *arguments),
-        env=env,
-        cwd=REPO_ROOT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_beside_obs(
+        "python3",
+        str(INSTALLER),
+        *arguments,
+        timeout_s=300,
+        XDG_CONFIG_HOME=str(run.config_dir),
+        OBS_BLUR_PYDEPS=str(pydeps),
     )
 
 

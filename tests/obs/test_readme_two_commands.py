@@ -8,15 +8,13 @@ pinned wheels for the Python that OBS embeds, and the installer verifies them th
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from test_readme_commands import readme_commands
 
 from .conftest import require_obs
-from .harness import REPO_ROOT, beside_obs
+from .harness import REPO_ROOT, run_beside_obs
 
 pytestmark = pytest.mark.obs
 
@@ -38,17 +36,7 @@ def test_the_first_command_installs_and_verifies_for_obs(tmp_path: Path) -> None
     require_obs()
     first, _second = commands()
     assert first == "python3 install.py"
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["OBS_BLUR_PYDEPS"] = str(tmp_path / "pydeps")
-    result = subprocess.run(
-        beside_obs("bash", "-c", first),
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_beside_obs("bash", "-c", first, OBS_BLUR_PYDEPS=str(tmp_path / "pydeps"))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Installed and verified: numpy" in output, output
