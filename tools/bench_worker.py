@@ -7,7 +7,7 @@ A render loop at ``--fps`` hands a real photo (scikit-image's astronaut, at the 
 BGRA) to a mask worker and measures, on the calling thread:
 
 * **client µs**: ``submit() + latest_result() + poll()``, the filter's per-frame cost (median/p99/max);
-* **render ms**: a stand-in for the filter's render callback (the spike's render path): ``--render-calls``
+* **render ms**: a stand-in for the filter's render callback (the filter's render path): ``--render-calls``
   ctypes calls into libc, which release and re-acquire the GIL like the filter's ``gs_*`` calls, one of
   them a ``--readback-us`` wait like the GPU read-back, plus the three client calls;
 * **latency ms**: submit → mask available to the caller (median; the loop looks every 0.5 ms);
@@ -16,9 +16,9 @@ BGRA) to a mask worker and measures, on the calling thread:
   ``--switch-seconds`` after asking for it). onnxruntime holds the GIL while it creates a session, so
   an in-process worker stalls the render loop for the whole load (minutes for a TensorRT engine).
 
-Rows: the worker process (``MaskWorkerClient``) and the spike's design, a ``threading.Thread``
+Rows: the worker process (``MaskWorkerClient``) and the alternative, a ``threading.Thread``
 mailbox worker in the same process, each alone and with a busy pure-Python thread competing for the
-GIL. The last reproduces in miniature the spike's 7 → 85 ms render stall: every GIL hand-back waits
+GIL. The last reproduces in miniature the 7 → 85 ms render stall measured in OBS: every GIL hand-back waits
 for the busy thread's switch interval (5 ms). A busy Python thread hurts any caller, so the filter
 must not have one; the process worker is how the mask work stays out of OBS's interpreter.
 """
@@ -69,7 +69,7 @@ class ThreadResult:
 
 
 class ThreadWorker:
-    """The spike's design: one mailbox thread in the caller's process, newest frame wins."""
+    """The in-process alternative: one mailbox thread in the caller's process, newest frame wins."""
 
     def __init__(self, pipeline: MaskPipeline, device: str, threads: int) -> None:
         self._pipeline = pipeline

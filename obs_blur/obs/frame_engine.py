@@ -48,7 +48,7 @@ from obs_blur.refine import WEIGHT_BAND, RefineSettings, band_transform
 from obs_blur.segmentation.families import family_of
 from obs_blur.segmentation.manifest import load_manifest
 
-#: Frames kept on the GPU for ``align_video`` (the brief allows at most 4): covers a mask latency of 3 frames.
+#: Frames kept on the GPU for ``align_video``: covers a mask latency of 3 frames (each is a full-size texture).
 ALIGN_RING = 4
 #: Largest blur sigma in work pixels: a stronger blur works at a smaller size instead of with more taps.
 #: A mask older than this is not drawn any more (a worker that stopped answering, a model that reloads slowly).

@@ -242,7 +242,7 @@ def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[i
     """Draw what the filter receives (its source, or the filter before it) into ``target``.
 
     A synchronous source draws only inside an active effect: ``obs_source_video_render`` alone
-    leaves the texture empty (REPORT.md), so it is wrapped in the default effect's Draw technique as
+    leaves the texture empty (measured in OBS 29), so it is wrapped in the default effect's Draw technique as
     libobs's own obs_source_default_render does. Async sources and other filters draw themselves.
 
     ``transparent`` (the last frame had alpha below 1): premultiply a straight-alpha source on the

@@ -21,7 +21,7 @@ def interpreter_candidates(
 ) -> list[Path]:
     """Interpreters that match the running one, best first.
 
-    Inside OBS ``sys.executable`` is not the embedded interpreter (it was a pyenv shim in the spike),
+    Inside OBS ``sys.executable`` is not the embedded interpreter (it can be a pyenv shim, or OBS itself),
     so it is never used. The embedded interpreter's installation is ``sys.base_exec_prefix``; the
     platform's ``installed_python`` there has the same major.minor, hence the same ABI for the private
     dependency folder. A virtual environment (the developer's tests) comes first because its
