@@ -46,6 +46,7 @@ from obs_blur.pipeline import MaskPipeline
 from obs_blur.segmentation.families import capture_size_for
 from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.worker.client import MaskWorkerClient
+from obs_blur.worker.protocol import clock_ns
 
 
 def _libc() -> Any:
@@ -90,7 +91,7 @@ class ThreadWorker:
         if self._busy:
             return False
         self._seq += 1
-        self._mailbox = (self._seq, frame.copy(), time.monotonic_ns())
+        self._mailbox = (self._seq, frame.copy(), clock_ns())
         self._busy = True
         self._wake.set()
         return True
@@ -192,7 +193,7 @@ def render_loop(worker: Any, frame: np.ndarray, seconds: float, args: argparse.N
         else:
             result = worker.latest_result()
         if result is not None:
-            row.latency_ms.append((time.monotonic_ns() - result.submitted_ns) / 1e6)
+            row.latency_ms.append((clock_ns() - result.submitted_ns) / 1e6)
         time.sleep(0.0005)
     row.masks = len(row.latency_ms)
     row.seconds = time.perf_counter() - started
