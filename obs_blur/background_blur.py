@@ -42,6 +42,7 @@ _RELOADABLE_MODULES = (
 # What script_load set up and script_unload takes down again.
 _hotkey: Any = None
 _stats_timer: Any = None
+_teardown_watch: Any = None
 
 
 def _put_first_on_sys_path(folder: Path) -> None:
@@ -99,9 +100,26 @@ def _live_filters() -> list[Any]:
     return source_info.live_instances(sys.modules["obs_blur.obs.filter"].KIND_ID)
 
 
+def _ask_workers_to_quit() -> list[Any]:
+    """Ask every live filter's worker to quit, without waiting; returns the filters."""
+    filters = _live_filters()
+    for instance in filters:
+        getattr(instance, "request_worker_stop", lambda: None)()
+    return filters
+
+
+def _before_teardown(reason: str) -> None:
+    """OBS is about to destroy every source: let all workers wind down at once, not one per destroy."""
+    from obs_blur.obs import libobs
+
+    filters = _ask_workers_to_quit()
+    if filters:
+        libobs.log(libobs.LOG_INFO, f"{reason}: asked the mask workers of {len(filters)} filter(s) to quit")
+
+
 def _start_frontend(settings: Any) -> None:
-    """The "Toggle Background Blur" hotkey and, for benchmarks, the stats file timer."""
-    global _hotkey, _stats_timer
+    """The "Toggle Background Blur" hotkey, the teardown watch and, for benchmarks, the stats file timer."""
+    global _hotkey, _stats_timer, _teardown_watch
     from obs_blur.obs import frontend, stats_file
 
     obs = frontend.obspython()
@@ -110,6 +128,8 @@ def _start_frontend(settings: Any) -> None:
     kind = sys.modules["obs_blur.obs.filter"].KIND_ID
     _hotkey = frontend.ToggleHotkey(obs, lambda: frontend.toggle_filters(kind))
     _hotkey.register(settings)
+    _teardown_watch = frontend.TeardownWatch(obs, _before_teardown)
+    _teardown_watch.register()
     path = stats_file.stats_path()
     if path is not None:
         _stats_timer = _stats_writer(path)
@@ -137,7 +157,7 @@ def _stats_writer(path: Path) -> Callable[[], None]:
 
 
 def _stop_frontend() -> None:
-    global _hotkey, _stats_timer
+    global _hotkey, _stats_timer, _teardown_watch
     from obs_blur.obs import frontend
 
     obs = frontend.obspython()
@@ -145,7 +165,9 @@ def _stop_frontend() -> None:
         obs.timer_remove(_stats_timer)
     if _hotkey is not None:
         _hotkey.unregister()
-    _hotkey = _stats_timer = None
+    if _teardown_watch is not None:
+        _teardown_watch.unregister()
+    _hotkey = _stats_timer = _teardown_watch = None
 
 
 def script_description() -> str:
@@ -192,9 +214,7 @@ def script_unload() -> None:
     if source_info is None or libobs is None:
         return
     _stop_frontend()
-    filters = _live_filters()
-    for instance in filters:  # all workers wind down at once, then each is waited for
-        getattr(instance, "request_worker_stop", lambda: None)()
+    filters = _ask_workers_to_quit()  # all workers wind down at once, then each is waited for
     for instance in filters:
         getattr(instance, "suspend_worker", lambda: None)()
     libobs.log(

@@ -136,6 +136,7 @@ _P = c_void_p  # any pointer to an opaque libobs object
 
 # --- process, logging, memory ---------------------------------------------------------------------
 obs_get_version_string = _bind("obs_get_version_string", c_char_p)
+bmalloc = _bind("bmalloc", _P, c_size_t)
 bfree = _bind("bfree", None, _P)
 # Variadic: only the fixed arguments are declared, which is what Apple arm64's calling convention
 # needs; callers pass the message as one extra c_char_p behind a "%s" format.
@@ -168,6 +169,16 @@ def _bind_optional(name: str, without: str, restype: Any, *argtypes: Any) -> Opt
 
 # --- registration ---------------------------------------------------------------------------------
 obs_register_source_s = _bind("obs_register_source_s", None, _P, c_size_t)
+
+# --- signals --------------------------------------------------------------------------------------
+obs_source_get_signal_handler = _bind("obs_source_get_signal_handler", _P, _P)
+signal_handler_connect = _bind("signal_handler_connect", None, _P, c_char_p, _P, _P)
+signal_handler_disconnect = _bind("signal_handler_disconnect", None, _P, c_char_p, _P, _P)
+
+
+def address_of(function: Any) -> int:
+    """The C address of a bound libobs function, for struct fields that libobs calls itself."""
+    return ctypes.cast(function, c_void_p).value or 0
 
 # --- obs_data (settings) --------------------------------------------------------------------------
 obs_data_get_int = _bind("obs_data_get_int", c_int64, _P, c_char_p)

@@ -9,6 +9,14 @@ implementation; that only swaps the Python side. This module must therefore stay
 ``sys.modules`` (the script never reloads it), and even an ``importlib.reload`` keeps the registry
 because it is looked up in the module's own namespace first.
 
+A filter is destroyed through the source's "destroy" signal, which libobs emits just before it calls
+``obs_source_info.destroy``; that field is libobs's own ``bfree``, which frees the instance handle.
+So the only Python callback a destroy reaches is a signal handler, and signal handlers can be
+disconnected: at interpreter exit (``atexit``, inside OBS's ``Py_Finalize``) every one is, because
+OBS destroys sources that something still holds only after it has finalized Python (OBS 32 does
+so when a source outlives the scene collection's cleanup), and a ctypes callback into a finalized
+interpreter would crash OBS on exit.
+
 No exception may cross into C: ctypes would print it to stderr and hand libobs a zero it did not
 choose. Every trampoline catches everything, logs the first occurrence of each distinct failure
 as one line (full traceback at debug level) and returns a safe value: NULL, or for video_render a
@@ -17,6 +25,7 @@ pass-through so that a bug never blacks out the user's camera.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import threading
 import traceback
@@ -98,7 +107,7 @@ class ObsSourceInfo(Structure):
 # C signatures of the callbacks we implement (pointers arrive as int, NULL as None).
 GetNameCallback = CFUNCTYPE(c_void_p, c_void_p)  # const char *(*)(void *type_data)
 CreateCallback = CFUNCTYPE(c_void_p, c_void_p, c_void_p)  # void *(*)(obs_data_t *, obs_source_t *)
-DestroyCallback = CFUNCTYPE(None, c_void_p)  # void (*)(void *data)
+SignalCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data, calldata_t *params)
 GetDefaultsCallback = CFUNCTYPE(None, c_void_p)  # void (*)(obs_data_t *settings)
 GetPropertiesCallback = CFUNCTYPE(c_void_p, c_void_p)  # obs_properties_t *(*)(void *data)
 UpdateCallback = CFUNCTYPE(None, c_void_p, c_void_p)  # void (*)(void *data, obs_data_t *settings)
@@ -165,20 +174,17 @@ class _Registry:
         self.lock = threading.Lock()
         self.kinds: dict[str, _RegisteredKind] = {}
         self.instances: dict[int, _LiveInstance] = {}
-        self.next_handle = 1
         self.logged_failures: set[tuple[str, ...]] = set()
 
-    def add_instance(self, live: _LiveInstance) -> int:
-        """Store ``live`` and return its handle: the ``void *data`` libobs hands back to every callback.
+    def add_instance(self, handle: int, live: _LiveInstance) -> None:
+        """Store ``live`` under ``handle``: the ``void *data`` libobs hands back to every callback.
 
-        A small integer rather than a pointer to a Python object, so a stale pointer from libobs can
-        never reach freed memory: an unknown handle simply finds nothing.
+        The handle is a one-byte block from libobs's allocator, never a pointer to a Python object
+        and never dereferenced here: a stale handle simply finds nothing. libobs frees it (``bfree``
+        as ``obs_source_info.destroy``) after the destroy signal has removed it from this table.
         """
         with self.lock:
-            handle = self.next_handle
-            self.next_handle += 1
             self.instances[handle] = live
-        return handle
 
     def instance(self, handle: Optional[int]) -> Optional[_LiveInstance]:
         return self.instances.get(handle) if handle else None
@@ -190,6 +196,8 @@ class _Registry:
 
 # Reused across importlib.reload (same module namespace): a fresh registry would register twice.
 _REGISTRY: _Registry = globals().get("_REGISTRY") or _Registry()
+
+DESTROY_SIGNAL = b"destroy"
 
 
 def _log_failure_once(kind_id: str, callback: str, error: BaseException) -> None:
@@ -269,13 +277,7 @@ def _make_trampolines(kind: _RegisteredKind, name_buffer: ctypes.Array) -> dict[
         instance = kind.implementation.create(settings, source)
         if instance is None:
             return None
-        return _REGISTRY.add_instance(_LiveInstance(instance, source, kind_id))
-
-    @_guarded(kind_id, "destroy", _return_null)
-    def destroy(handle: Optional[int]) -> None:
-        live = _REGISTRY.remove_instance(handle)
-        if live is not None:
-            live.instance.destroy()
+        return _attach(_LiveInstance(instance, source, kind_id))
 
     @_guarded(kind_id, "get_defaults", _return_null)
     def get_defaults(settings: int) -> None:
@@ -307,13 +309,62 @@ def _make_trampolines(kind: _RegisteredKind, name_buffer: ctypes.Array) -> dict[
     return {
         "get_name": GetNameCallback(get_name),
         "create": CreateCallback(create),
-        "destroy": DestroyCallback(destroy),
         "get_defaults": GetDefaultsCallback(get_defaults),
         "get_properties": GetPropertiesCallback(get_properties),
         "update": UpdateCallback(update),
         "video_tick": VideoTickCallback(video_tick),
         "video_render": VideoRenderCallback(video_render),
     }
+
+
+def _attach(live: _LiveInstance) -> int:
+    """Give ``live`` its handle and have the source's "destroy" signal destroy it; returns the handle."""
+    handle = libobs.bmalloc(1)
+    if not handle:
+        live.instance.destroy()
+        raise MemoryError("bmalloc returned NULL")
+    _REGISTRY.add_instance(handle, live)
+    signals = libobs.obs_source_get_signal_handler(live.source)
+    libobs.signal_handler_connect(signals, DESTROY_SIGNAL, _destroy_signal_address(), handle)
+    return handle
+
+
+def _on_destroy_signal(handle: Optional[int], _params: Optional[int]) -> None:
+    """The filter's source is being destroyed: stop its worker and free its GPU objects, once."""
+    live = _REGISTRY.remove_instance(handle)
+    if live is None:
+        return
+    try:
+        live.instance.destroy()
+    except BaseException as error:  # C cannot take a Python exception
+        _log_failure_once(live.kind_id, "destroy", error)
+
+
+# One C callback for every instance, created once per process (``importlib.reload`` keeps it).
+_DESTROY_SIGNAL_CALLBACK: Any = globals().get("_DESTROY_SIGNAL_CALLBACK") or SignalCallback(
+    lambda handle, params: _on_destroy_signal(handle, params)
+)
+
+
+def _destroy_signal_address() -> int:
+    return ctypes.cast(_DESTROY_SIGNAL_CALLBACK, c_void_p).value or 0
+
+
+def detach_destroy_signals() -> int:
+    """Disconnect every live instance's destroy handler; returns how many. Runs at interpreter exit.
+
+    After this, a source that libobs destroys only frees its handle, in C. Each handle is looked up
+    again right before its disconnect, so one destroyed meanwhile (its source freed) is skipped.
+    """
+    detached = 0
+    for handle in list(_REGISTRY.instances):
+        live = _REGISTRY.instance(handle)
+        if live is None:
+            continue
+        signals = libobs.obs_source_get_signal_handler(live.source)
+        libobs.signal_handler_disconnect(signals, DESTROY_SIGNAL, _destroy_signal_address(), handle)
+        detached += 1
+    return detached
 
 
 def _make_button_trampoline(kind: _RegisteredKind) -> Any:
@@ -354,6 +405,7 @@ def _build_source_info(id_buffer: ctypes.Array, trampolines: dict[str, Any]) -> 
     info.output_flags = libobs.OBS_SOURCE_VIDEO
     for name, trampoline in trampolines.items():
         setattr(info, name, ctypes.cast(trampoline, c_void_p).value)
+    info.destroy = libobs.address_of(libobs.bfree)  # frees the handle; the destroy signal did the rest
     return info
 
 
@@ -383,6 +435,8 @@ def register_filter(kind_id: str, display_name: str, implementation: FilterImple
     kind.modified_callback = ctypes.cast(modified, c_void_p).value
     kind.keep_alive.extend([name_buffer, id_buffer, trampolines, info, button, modified])
     libobs.obs_register_source_s(ctypes.addressof(info), ctypes.sizeof(info))
+    if len(_REGISTRY.kinds) == 1:
+        atexit.register(detach_destroy_signals)
     return True
 
 

@@ -14,7 +14,10 @@ import pytest
 
 from .conftest import require_obs
 
-FAKE_SOURCE = 0x1000  # never dereferenced: the libobs call that would use it is replaced
+FAKE_SOURCE = 0x1000  # never dereferenced: the libobs calls that would use it are replaced
+SIGNALS_OF = {FAKE_SOURCE: 0x5000}  # the source's signal handler, as obs_source_get_signal_handler gives it
+connect_calls: list[tuple[Any, ...]] = []
+disconnect_calls: list[tuple[Any, ...]] = []
 
 
 def raise_line(method: Any) -> int:
@@ -65,10 +68,18 @@ def trampolines(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict[str, Any
     skipped: list[int] = []
     monkeypatch.setattr(libobs, "obs_source_skip_video_filter", skipped.append)
     monkeypatch.setattr(libobs, "obs_properties_create", lambda: 0xABC)
+    monkeypatch.setattr(libobs, "obs_source_get_signal_handler", lambda source: SIGNALS_OF[source])
+    monkeypatch.setattr(libobs, "signal_handler_connect", lambda *args: connect_calls.append(args))
+    monkeypatch.setattr(libobs, "signal_handler_disconnect", lambda *args: disconnect_calls.append(args))
+    connect_calls.clear()
+    disconnect_calls.clear()
     implementation = Implementation()
     kind = source_info._RegisteredKind("guard_test_filter", implementation)
     name = ctypes.create_string_buffer(b"Guard Test")
-    yield source_info._make_trampolines(kind, name), skipped, implementation
+    callbacks = source_info._make_trampolines(kind, name)
+    # libobs destroys an instance through its source's "destroy" signal, then frees the handle
+    callbacks["destroy"] = lambda handle: source_info._on_destroy_signal(handle, None)
+    yield callbacks, skipped, implementation
     source_info._REGISTRY.logged_failures.clear()
 
 
@@ -176,3 +187,27 @@ def test_property_changes_reach_the_implementation_and_failures_return_false(
 
     legacy = source_info._make_modified_trampoline(source_info._RegisteredKind("guard_test_filter", Implementation()))
     assert legacy(0x3000, 0x4000, 0x5000) is False  # an implementation without the method: nothing changes
+
+
+def test_destroy_comes_through_the_source_signal_and_detaches_at_exit(
+    trampolines: tuple[dict[str, Any], list[int], Implementation],
+) -> None:
+    """Each instance listens to its source's "destroy" signal; at exit the live ones stop listening.
+
+    OBS destroys a source that something still holds only after it finalized Python; a handler
+    left connected would call into a dead interpreter and crash OBS on exit.
+    """
+    from obs_blur.obs import libobs, source_info
+
+    callbacks, _, _ = trampolines
+    destroyed = callbacks["create"](0x2000, FAKE_SOURCE)
+    leaked = callbacks["create"](0x2000, FAKE_SOURCE)
+    address = source_info._destroy_signal_address()
+    assert connect_calls == [(0x5000, b"destroy", address, destroyed), (0x5000, b"destroy", address, leaked)]
+
+    callbacks["destroy"](destroyed)
+    assert source_info.detach_destroy_signals() == 1
+    assert disconnect_calls == [(0x5000, b"destroy", address, leaked)]
+    source_info._REGISTRY.remove_instance(leaked)
+    for handle in (destroyed, leaked):
+        libobs.bfree(handle)  # what obs_source_info.destroy does in libobs
