@@ -7,10 +7,8 @@ Facts this relies on (measured with Debian's OBS 29.0.2 unless a version is name
   tray), a profile with the wanted canvas, and a scene collection whose ``modules.scripts-tool``
   entry loads ``obs_blur/background_blur.py`` before the collection's sources are created.
 * OBS 29's websocket server starts after the collection and scripts are loaded; from OBS 30 on it
-  accepts clients earlier and answers code 207 ("OBS is not ready") until the collection has
-  loaded, while the UI thread is still finishing its start. The harness sends nothing before a
-  test-only script has logged OBS's FINISHED_LOADING event (``LOADED_SCRIPT``), then waits for a
-  request that succeeds: the script has run, on every version.
+  accepts clients earlier and answers code 207 ("OBS is not ready") until loading has finished. A
+  request that succeeds therefore means the script has run, on every version.
 * ``OBS_BLUR_OBS_ROOT`` names a Debian chroot (tools/obs_chroot.sh) whose OBS runs instead of the
   host's: the same tests then drive another OBS release and its Python.
 * OBS 29 has no SIGTERM handler and obs-websocket 5 has no quit request. The only clean stop is
@@ -51,10 +49,6 @@ CHROOT_TOOL = REPO_ROOT / "tools" / "obs_chroot.sh"
 XVFB_ARGUMENTS = ("-screen", "0", "1920x1080x24", "-nolisten", "tcp", "+extension", "GLX")
 NOT_READY = 207  # obs-websocket's RequestStatus::NotReady
 SHUTDOWN_MARKER = "==== Shutting down"
-#: A test-only script every harness collection loads last: it logs FINISHED_LOADING_LINE once OBS has
-#: finished starting, and no request is sent before (see the script's docstring).
-LOADED_SCRIPT = Path(__file__).resolve().parent / "obs_scripts" / "obs_blur_test_loaded.py"
-FINISHED_LOADING_LINE = "obs-blur tests: OBS finished loading"
 _CLOSE_RETRY_S = 0.5
 LEAK_MARKER = "Number of memory leaks"
 # Lines that mean Python code failed somewhere in OBS: in a script callback, in an unguarded ctypes
@@ -243,7 +237,7 @@ def scene_collection(
         "name": "Background",
         "settings": {"color": 4282400832, "width": width, "height": height},
     }
-    scripts = [script] * script_loads + list(extra_scripts) + [LOADED_SCRIPT]
+    scripts = [script] * script_loads + list(extra_scripts)
     names = ["Background", *(source["name"] for source in sources)]
     items = [_scene_item(source_name, item_id) for item_id, source_name in enumerate(names, 1)]
     scene = {
@@ -461,7 +455,6 @@ class HeadlessObs:
         )
         try:
             self._wait_for_websocket()
-            self.wait_for_log(FINISHED_LOADING_LINE, self.settings.startup_timeout_s)
             self._connect()
             self._wait_until_ready()
         except BaseException:
