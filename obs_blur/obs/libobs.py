@@ -248,7 +248,6 @@ obs_filter_get_target = _bind("obs_filter_get_target", _P, _P)
 obs_filter_get_parent = _bind("obs_filter_get_parent", _P, _P)
 obs_source_video_render = _bind("obs_source_video_render", None, _P)
 obs_source_skip_video_filter = _bind("obs_source_skip_video_filter", None, _P)
-obs_source_process_filter_begin = _bind("obs_source_process_filter_begin", c_bool, _P, c_int, c_int)
 obs_source_process_filter_tech_end = _bind(
     "obs_source_process_filter_tech_end", None, _P, _P, c_uint32, c_uint32, c_char_p
 )
