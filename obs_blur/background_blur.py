@@ -42,7 +42,6 @@ _RELOADABLE_MODULES = (
 # What script_load set up and script_unload takes down again.
 _hotkey: Any = None
 _stats_timer: Any = None
-_teardown_watch: Any = None
 
 
 def _put_first_on_sys_path(folder: Path) -> None:
@@ -108,18 +107,9 @@ def _ask_workers_to_quit() -> list[Any]:
     return filters
 
 
-def _before_teardown(reason: str) -> None:
-    """OBS is about to destroy every source: let all workers wind down at once, not one per destroy."""
-    from obs_blur.obs import libobs
-
-    filters = _ask_workers_to_quit()
-    if filters:
-        libobs.log(libobs.LOG_INFO, f"{reason}: asked the mask workers of {len(filters)} filter(s) to quit")
-
-
 def _start_frontend(settings: Any) -> None:
-    """The "Toggle Background Blur" hotkey, the teardown watch and, for benchmarks, the stats file timer."""
-    global _hotkey, _stats_timer, _teardown_watch
+    """The "Toggle Background Blur" hotkey and, for benchmarks and tests, the stats file timer."""
+    global _hotkey, _stats_timer
     from obs_blur.obs import frontend, stats_file
 
     obs = frontend.obspython()
@@ -128,8 +118,6 @@ def _start_frontend(settings: Any) -> None:
     kind = sys.modules["obs_blur.obs.filter"].KIND_ID
     _hotkey = frontend.ToggleHotkey(obs, lambda: frontend.toggle_filters(kind))
     _hotkey.register(settings)
-    _teardown_watch = frontend.TeardownWatch(obs, _before_teardown)
-    _teardown_watch.register()
     path = stats_file.stats_path()
     if path is not None:
         _stats_timer = _stats_writer(path)
@@ -157,7 +145,7 @@ def _stats_writer(path: Path) -> Callable[[], None]:
 
 
 def _stop_frontend() -> None:
-    global _hotkey, _stats_timer, _teardown_watch
+    global _hotkey, _stats_timer
     from obs_blur.obs import frontend
 
     obs = frontend.obspython()
@@ -165,9 +153,7 @@ def _stop_frontend() -> None:
         obs.timer_remove(_stats_timer)
     if _hotkey is not None:
         _hotkey.unregister()
-    if _teardown_watch is not None:
-        _teardown_watch.unregister()
-    _hotkey = _stats_timer = _teardown_watch = None
+    _hotkey = _stats_timer = None
 
 
 def script_description() -> str:

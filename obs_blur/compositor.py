@@ -20,18 +20,10 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from obs_blur.blur_plan import blur_sigma, blur_work_plan
 from obs_blur.errors import ObsBlurError
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
 
-#: Blur sigma at strength 100, as a fraction of the frame height (about 25 px at 720p).
-MAX_SIGMA_PER_HEIGHT = 0.035
-#: The background blur works at this fraction of the frame's resolution (or finer for small frames).
-BLUR_WORK_SCALE = 0.25
-#: The blur's sigma in work pixels never exceeds this: a stronger blur works at a coarser grid instead.
-#: A software renderer (llvmpipe) pays for every texture read; at 720p and strength 100 the fixed 1/4
-#: work size needed 17 reads per pixel and pass and dropped the filter to 24 fps, where sigma 2.5 needs
-#: 9 reads on about 1/6 of the pixels. A Gaussian this wide hides the coarser grid.
-MAX_WORK_SIGMA = 2.5
 #: Below this total background weight, a low-res cell is inside the person: use its plain colour.
 MIN_BACKGROUND_WEIGHT = 1e-3
 
@@ -51,25 +43,6 @@ class CompositeSettings:
         if Setting.PICTURE in mode_named(self.mode).settings and self.image is None:
             raise ObsBlurError(f"mode {self.mode!r} needs a background image")
         return self
-
-
-def blur_sigma(height: int, strength: float) -> float:
-    """Gaussian sigma in full-resolution pixels; continuous in strength, proportional to height."""
-    return float(np.clip(strength, 0, 100)) / 100.0 * MAX_SIGMA_PER_HEIGHT * height
-
-
-def blur_work_plan(size: tuple[int, int], strength: float) -> tuple[tuple[int, int], float]:
-    """(work size, Gaussian sigma in work pixels) of the background blur for a frame of ``size``.
-
-    ``BLUR_WORK_SCALE`` of the frame, or coarser when the blur is strong enough that its sigma would
-    exceed ``MAX_WORK_SIGMA`` work pixels; the blur in frame pixels stays ``blur_sigma``. The OBS
-    filter's GPU passes use the same plan.
-    """
-    width, height = size
-    sigma_frame = blur_sigma(height, strength)
-    scale = BLUR_WORK_SCALE if sigma_frame <= 0 else min(BLUR_WORK_SCALE, MAX_WORK_SIGMA / sigma_frame)
-    work = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return work, sigma_frame * work[1] / height
 
 
 def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
@@ -136,7 +109,7 @@ def composite(
     """Frame (BGR/BGRA uint8) + person alpha (uint8, 255 = person) → output image.
 
     ``exclude`` (uint8, 255 = keep out of the background estimate; default ``alpha``) lets the blur
-    ignore pixels the model is only slightly unsure about (``refine.WEIGHT_BAND``), which is what
+    ignore pixels the model is only slightly unsure about (``edge_band.WEIGHT_BAND``), which is what
     keeps a slightly tight mask from leaking the person's colours into the blur.
     Output is BGRA for ``transparent`` (alpha = person coverage times the frame's own alpha) and has
     the frame's channel count otherwise.

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
+
 
 @dataclass(frozen=True)
 class RefineSettings:
@@ -32,19 +34,10 @@ class RefineSettings:
 
     @property
     def band(self) -> tuple[float, float]:
-        half = 0.02 + 0.45 * float(np.clip(self.softness, 0.0, 1.0))
-        return (0.5 - half, 0.5 + half)
+        return visible_band(self.softness)
 
 
 DEFAULT_REFINE = RefineSettings()
-
-#: Probability band for the background *weights* of the blur (not the visible alpha): a pixel the
-#: model gives even a 3-20 % chance of being the person is kept out of the background estimate, so
-#: the person's colours cannot bleed into the blur where the mask is a little too tight. Measured
-#: with tools/measure_halo.py: the halo with the model's own mask drops from up to 2.1 grey levels
-#: (weights from the visible band) to under 0.5.
-WEIGHT_BAND = (0.03, 0.2)
-
 
 def reband(coefficients: np.ndarray, from_band: tuple[float, float], to_band: tuple[float, float]) -> np.ndarray:
     """The same guided fit with another probability band folded in (a linear map of ``a`` and ``b``).
@@ -56,12 +49,6 @@ def reband(coefficients: np.ndarray, from_band: tuple[float, float], to_band: tu
     out = coefficients * np.float32(scale)
     out[..., 1] += np.float32(offset)
     return out
-
-
-def band_transform(from_band: tuple[float, float], to_band: tuple[float, float]) -> tuple[float, float]:
-    """(scale, offset) with ``t_to = t_from * scale + offset``."""
-    width_to = to_band[1] - to_band[0]
-    return (from_band[1] - from_band[0]) / width_to, (from_band[0] - to_band[0]) / width_to
 
 
 def _box(image: np.ndarray, radius: int) -> np.ndarray:

@@ -7,6 +7,8 @@ The graph is built statically from every ``import`` in every module, those insid
 * no import cycle anywhere in the package;
 * the filter, its settings and the obs_data wrapper load without numpy, OpenCV and onnxruntime at
   module level, so a filter whose dependencies are missing can still register and say so;
+* nothing the OBS layer imports, at any depth and lazily or not, loads OpenCV or onnxruntime: they
+  belong in the worker process, not in OBS's;
 * the worker process (``python -m obs_blur.mask_worker``) loads none of the client's modules.
 
 The core is also imported for real with OBS blocked, which catches what a static scan cannot
@@ -37,6 +39,8 @@ LIGHT_OBS_MODULES = (
     "obs_blur.obs.status",
     "obs_blur.obs.settings_writer",
 )
+#: Libraries only the worker process may load: inside OBS their threads and exit handlers would run in OBS.
+WORKER_ONLY_DEPENDENCIES = ("cv2", "onnxruntime")
 #: What the client alone uses; the worker process must not load it.
 CLIENT_SIDE = tuple(f"obs_blur.worker.{name}" for name in ("client", "process", "channel", "pipes", "interpreter"))
 
@@ -147,16 +151,29 @@ def test_the_package_has_no_import_cycle() -> None:
 
 def test_the_filter_settings_and_data_load_without_numpy_and_opencv() -> None:
     """What these modules load when imported (their own module-level imports, followed) needs no heavy package."""
-    edges = [edge for edge in import_graph() if edge.at_load]
-    loaded, pending = set(), list(LIGHT_OBS_MODULES)
+    loaded = reachable(list(LIGHT_OBS_MODULES), [edge for edge in import_graph() if edge.at_load])
+    heavy = sorted(module for module in loaded if top(module) in HEAVY_DEPENDENCIES)
+    assert heavy == [], f"{LIGHT_OBS_MODULES} load {heavy} at import time"
+
+
+def reachable(start: list[str], edges: list[Edge]) -> set[str]:
+    """Every module ``start`` imports through ``edges``, followed to any depth (``start`` included)."""
+    loaded, pending = set(), list(start)
     while pending:
         module = pending.pop()
         if module in loaded:
             continue
         loaded.add(module)
         pending.extend(edge.imported for edge in edges if edge.importer == module)
-    heavy = sorted(module for module in loaded if top(module) in HEAVY_DEPENDENCIES)
-    assert heavy == [], f"{LIGHT_OBS_MODULES} load {heavy} at import time"
+    return loaded
+
+
+def test_the_obs_layer_never_loads_opencv_or_onnxruntime() -> None:
+    """The OBS layer's whole import graph, lazy imports included; the real OBS test maps the process too."""
+    graph = import_graph()
+    layer = sorted({edge.importer for edge in graph if not is_core(edge.importer)})
+    worker_only = sorted(module for module in reachable(layer, graph) if top(module) in WORKER_ONLY_DEPENDENCIES)
+    assert worker_only == []
 
 
 BLOCKER = """

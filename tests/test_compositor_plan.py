@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from obs_blur.compositor import blur_sigma, blur_work_plan
+from obs_blur.blur_plan import blur_sigma, blur_work_plan
 
 
 @pytest.mark.parametrize(

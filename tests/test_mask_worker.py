@@ -28,7 +28,7 @@ from obs_blur.errors import ObsBlurError
 from obs_blur.paths import REPO_ROOT
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.refine import RefineSettings
-from obs_blur.segmentation.families import capture_size_for
+from obs_blur.segmentation.capture import capture_size_for
 from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.worker import shared_block
 from obs_blur.worker.client import MaskWorkerClient, Result

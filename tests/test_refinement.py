@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from obs_blur.compositor import CompositeSettings, background_blur, blur_sigma, composite
+from obs_blur.blur_plan import blur_sigma
+from obs_blur.compositor import CompositeSettings, background_blur, composite
 from obs_blur.errors import ObsBlurError
 from obs_blur.refine import bilinear_alpha, refine_mask
 from obs_blur.temporal import MaskSmoother
@@ -151,7 +152,8 @@ def test_exclusion_band_is_wider_than_the_visible_alpha() -> None:
 
 
 def test_reband_is_the_linear_map_the_shader_uses() -> None:
-    from obs_blur.refine import band_transform, reband
+    from obs_blur.edge_band import band_transform
+    from obs_blur.refine import reband
 
     coefficients = np.array([[[2.0, -0.5]]], np.float32)
     scale, offset = band_transform((0.3, 0.7), (0.1, 0.2))

@@ -16,6 +16,7 @@ import pytest
 from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, MODES, Mode, Setting
 from obs_blur.obs.filter_settings import MODE_SETTING_KEYS, mode_choices
+from obs_blur.segmentation.capture import CAPTURE, capture_geometry
 from obs_blur.segmentation.families import FAMILIES, family_of
 from obs_blur.segmentation.manifest import load_manifest
 
@@ -55,6 +56,13 @@ def test_the_cpu_compositor_draws_each_mode(name: str) -> None:
 def test_every_family_in_the_manifest_is_registered() -> None:
     for spec in load_manifest().models:
         assert family_of(spec) is FAMILIES[spec.family]
+        assert capture_geometry(spec) is CAPTURE[spec.family]
+
+
+def test_the_families_and_their_capture_geometry_agree() -> None:
+    assert set(CAPTURE) == set(FAMILIES)
+    for name, family in FAMILIES.items():
+        assert family.gpu_downsample is CAPTURE[name].downsample
 
 
 @pytest.mark.parametrize("family", FAMILIES)

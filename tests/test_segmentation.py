@@ -8,7 +8,7 @@ import pytest
 from obs_blur.errors import ObsBlurError
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.segmentation.bodypix import bodypix_cell_offset
-from obs_blur.segmentation.families import capture_size_for
+from obs_blur.segmentation.capture import capture_size_for
 from obs_blur.segmentation.manifest import load_manifest
 
 SHIPPED = ["mediapipe-landscape", "mediapipe-general"]

@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from obs_blur.pipeline import MaskPipeline
-from obs_blur.segmentation.families import capture_size_for
+from obs_blur.segmentation.capture import capture_size_for
 from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.worker.client import MaskWorkerClient
 from obs_blur.worker.protocol import clock_ns

@@ -42,7 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from obs_blur.compositor import CompositeSettings, blur_sigma, composite
+from obs_blur.blur_plan import blur_sigma
+from obs_blur.compositor import CompositeSettings, composite
 
 #: The picture's size: the harness's default OBS canvas, so the OBS row needs no scaling.
 PICTURE_WIDTH, PICTURE_HEIGHT = 1280, 720
@@ -306,7 +307,7 @@ def _obs_filter_rows(
             test.name,
             "blur weights from the filter's visible mask only",
             cpu,
-            "what the wider weight band (refine.WEIGHT_BAND) removes",
+            "what the wider weight band (edge_band.WEIGHT_BAND) removes",
         ),
     ]
 

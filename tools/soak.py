@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_obs import code_version, cpu_model, or_dash, photo_covering
 
-from obs_blur.segmentation.families import capture_size_for
+from obs_blur.segmentation.capture import capture_size_for
 from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.worker.client import MaskWorkerClient
 from tests.obs.conftest import pydeps_for_tests

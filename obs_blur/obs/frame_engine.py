@@ -26,7 +26,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from obs_blur.compositor import blur_work_plan
+from obs_blur.blur_plan import blur_work_plan
+from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
 from obs_blur.errors import ObsBlurError
 from obs_blur.modes import Composite, mode_named
 from obs_blur.obs import libobs, status
@@ -44,8 +45,7 @@ from obs_blur.obs.gpu_passes import (
     render_filter_target,
 )
 from obs_blur.obs.mask_link import Mask, MaskLink
-from obs_blur.refine import WEIGHT_BAND, RefineSettings, band_transform
-from obs_blur.segmentation.families import family_of
+from obs_blur.segmentation.capture import capture_geometry
 from obs_blur.segmentation.manifest import load_manifest
 
 #: Frames kept on the GPU for ``align_video``: covers a mask latency of 3 frames (each is a full-size texture).
@@ -83,8 +83,7 @@ def weight_band_transform(edge_softness: int) -> tuple[float, float]:
     The worker folds the visible band (from the softness setting) into the coefficients; the shader
     maps t onto ``WEIGHT_BAND`` with these two numbers.
     """
-    visible = RefineSettings(softness=edge_softness / 100.0).band
-    return band_transform(visible, WEIGHT_BAND)
+    return band_transform(visible_band(edge_softness / 100.0), WEIGHT_BAND)
 
 
 class FrameEngine:
@@ -257,7 +256,7 @@ class FrameEngine:
                 spec = load_manifest().get(model or None)
             except ObsBlurError:
                 spec = load_manifest().get(None)  # the worker reports the bad name; capture for the default
-            family = family_of(spec)
-            technique = family.gpu_downsample.value.encode()
-            plan = self._capture_plans[key] = (family.capture_size_for(spec, *size), technique)
+            geometry = capture_geometry(spec)
+            technique = geometry.downsample.value.encode()
+            plan = self._capture_plans[key] = (geometry.size_for(spec, *size), technique)
         return plan

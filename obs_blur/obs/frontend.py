@@ -1,5 +1,8 @@
-"""What the filter does through OBS's frontend API (``obspython``): the virtual camera, the hotkey,
-and the frontend events that announce that OBS is about to destroy every source.
+"""What the filter does through OBS's frontend API (``obspython``): the virtual camera and the hotkey.
+
+No frontend event callback: obspython registers one from its own "defer" thread, while OBS's UI
+thread may be walking the same list of callbacks to announce an event, and scripts that register one
+are among the ones OBS is reported to crash with at exit.
 
 The frontend API is only reachable through ``obspython`` (the SWIG module of OBS's scripting), and
 only inside OBS; the functions take the module as a parameter so tests can hand in a stand-in.
@@ -116,40 +119,3 @@ class ToggleHotkey:
         except Exception as error:  # an exception here would print a traceback into the OBS log each press
             libobs.log(libobs.LOG_ERROR, f"hotkey '{HOTKEY_DESCRIPTION}' failed: {type(error).__name__}: {error}")
 
-
-class TeardownWatch:
-    """Calls ``on_teardown(reason)`` when OBS is about to destroy every source at once.
-
-    A scene collection switch and OBS's exit destroy the filters one after another, and each destroy
-    waits for its worker to quit (about a quarter of a second). Told beforehand, the script asks all
-    workers to quit at once, so every destroy finds its worker already gone or nearly so.
-    """
-
-    def __init__(self, frontend: Any, on_teardown: Callable[[str], None]) -> None:
-        self._frontend = frontend
-        self._reasons = {
-            frontend.OBS_FRONTEND_EVENT_SCENE_COLLECTION_CHANGING: "the scene collection is changing",
-            frontend.OBS_FRONTEND_EVENT_SCRIPTING_SHUTDOWN: "OBS is exiting",
-        }
-        self._on_teardown = on_teardown
-        self._callback: Optional[Callable[[int], None]] = None
-
-    def register(self) -> None:
-        """obspython accepts only a plain function as an event callback, hence the closure."""
-
-        def on_event(event: int) -> None:
-            reason = self._reasons.get(event)
-            if reason is None:
-                return
-            try:
-                self._on_teardown(reason)
-            except Exception as error:  # a traceback here would land in the OBS log on every switch
-                libobs.log(libobs.LOG_ERROR, f"preparing for {reason} failed: {type(error).__name__}: {error}")
-
-        self._callback = on_event
-        self._frontend.obs_frontend_add_event_callback(on_event)
-
-    def unregister(self) -> None:
-        if self._callback is not None:
-            self._frontend.obs_frontend_remove_event_callback(self._callback)
-        self._callback = None

@@ -313,7 +313,7 @@ def blurred_background(
     Returns the premultiplied (rgb * w, w) texture the composite divides back out. Person pixels carry
     weight 0, so they cannot bleed into the background (the CPU reference's no-halo rule); the
     weights come from a wider probability band than the visible alpha (``weight_band``: the
-    (scale, offset) of ``refine.band_transform``).
+    (scale, offset) of ``edge_band.band_transform``).
     """
     width, height = work_size
     first, second = work

@@ -8,10 +8,11 @@ reaches the CPU; the command line hands full frames and lets the segmenter resiz
 A capture-size mask is pixel-aligned with the frame in the usual half-pixel convention, so upsampling
 it (on the GPU or with ``cv2.resize``) lines it up with the full-resolution frame.
 
-A family says, as class-level facts the OBS filter and the tools read without loading a model: its
-capture size for a frame size (``capture_size_for``), the GPU resize that matches its own
-(``gpu_downsample``), and where its model file comes from (``model_source``, ``model_file``). Per
-frame it says how to resize (``_resize``) and how to read the model's output (``postprocess``).
+A family says, as class-level facts the tools read without loading a model: its capture size for a
+frame size (``capture_size_for``) and the GPU resize that matches its own (``gpu_downsample``), both
+from ``capture`` (where the OBS filter reads them), and where its model file comes from
+(``model_source``, ``model_file``). Per frame it says how to resize (``_resize``) and how to read
+the model's output (``postprocess``).
 """
 
 from __future__ import annotations
@@ -25,22 +26,10 @@ import cv2
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
+from obs_blur.segmentation.capture import GpuDownsample, Size
 from obs_blur.segmentation.manifest import ModelSpec
 from obs_blur.segmentation.model_files import shipped_model_path
 from obs_blur.segmentation.providers import InferenceSession, create_session
-
-Size = tuple[int, int]  # (width, height)
-
-
-class GpuDownsample(Enum):
-    """The GPU resize to capture size that reproduces a family's own resize.
-
-    Each value names a technique of ``effects/background_blur.effect``; the OBS filter draws with it,
-    so the filter's model input equals what the command line feeds the model.
-    """
-
-    CORNER_ALIGNED_BILINEAR = "DownsampleCorner"  # MediaPipe's ImageToTensor warp, one tap
-    AREA = "Downsample"  # area-like 4-tap downscale, as OpenCV's INTER_AREA
 
 
 class ModelSource(Enum):
@@ -110,8 +99,7 @@ class Segmenter(ABC):
     def capture_size_for(cls, spec: ModelSpec, width: int, height: int) -> Size:
         """The (width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model.
 
-        A pure function of the manifest entry, so the OBS filter can size its GPU capture without
-        loading the model.
+        A pure function of the manifest entry, kept in ``capture`` (which the OBS filter reads).
         """
 
     @classmethod

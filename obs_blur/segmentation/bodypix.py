@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.segmentation.base import GpuDownsample, ModelSource, Segmenter, Size
+from obs_blur.segmentation.base import ModelSource, Segmenter, Size
+from obs_blur.segmentation.capture import CAPTURE, bodypix_input_size
 from obs_blur.segmentation.manifest import ModelSpec
 
-#: Capture size along the long side (16k+1): 321 keeps inference near 1-3 ms on one CPU core.
-BODYPIX_LONG_SIDE = 321
 #: A folder or URL holding the upstream file names, used instead of the upstream (tests, offline machines).
 MIRROR_ENV = "OBS_BLUR_BODYPIX_MIRROR"
 
@@ -33,18 +32,12 @@ MIRROR_ENV = "OBS_BLUR_BODYPIX_MIRROR"
 class BodyPixSegmenter(Segmenter):
     """A BodyPix model: the frame area-resized to a 16k+1 size, logits on a cell grid placed exactly."""
 
-    gpu_downsample = GpuDownsample.AREA
+    gpu_downsample = CAPTURE["bodypix"].downsample
     model_source = ModelSource.DOWNLOADED
 
     @classmethod
     def capture_size_for(cls, spec: ModelSpec, width: int, height: int) -> Size:
-        fixed = spec.fixed_input_size
-        if fixed is not None:
-            return fixed
-        long_side = BODYPIX_LONG_SIDE
-        if width >= height:
-            return (long_side, _grid_size(height / max(width, 1) * (long_side - 1)))
-        return (_grid_size(width / max(height, 1) * (long_side - 1)), long_side)
+        return bodypix_input_size(spec, width, height)
 
     @classmethod
     def model_file(cls, spec: ModelSpec, download: bool = True) -> Path:
@@ -73,11 +66,6 @@ class BodyPixSegmenter(Segmenter):
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-
-
-def _grid_size(length: float) -> int:
-    """Round a length to the nearest 16k+1 (at least 33)."""
-    return max(2, round(length / 16)) * 16 + 1
 
 
 def bodypix_cell_offset(size: int, stride: int) -> float:

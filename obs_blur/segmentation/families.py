@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.segmentation.base import Segmenter, Size
+from obs_blur.segmentation.base import Segmenter
 from obs_blur.segmentation.bodypix import BodyPixSegmenter
 from obs_blur.segmentation.manifest import ModelSpec, load_manifest
 from obs_blur.segmentation.mediapipe import MediaPipeSegmenter
@@ -32,8 +32,3 @@ def load_segmenter(name: Optional[str] = None, device: str = "auto", threads: Op
 def model_path(spec: ModelSpec, download: bool = True) -> Path:
     """A verified local file of ``spec``'s model, obtained as its family does (downloaded on first use or not)."""
     return family_of(spec).model_file(spec, download=download)
-
-
-def capture_size_for(spec: ModelSpec, width: int, height: int) -> Size:
-    """The (width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model, unloaded."""
-    return family_of(spec).capture_size_for(spec, width, height)

@@ -150,6 +150,13 @@ class StopResult:
     seconds: float
     returncode: Optional[int]
     clean_log: bool
+    #: OBS's last log lines when it did not end cleanly: what a failed CI run shows of the crash.
+    log_tail: str = field(default="", repr=False)
+
+    def __str__(self) -> str:
+        if not self.log_tail:
+            return repr(self)
+        return f"{self!r}; the end of OBS's log:\n{self.log_tail}"
 
 
 @dataclass
@@ -341,7 +348,9 @@ class HeadlessObs:
         seconds = time.monotonic() - started
         _terminate(processes.xvfb, grace_s=3.0)
         processes.log_file.close()
-        return StopResult(method, seconds, processes.obs.returncode, self.clean_shutdown_logged())
+        returncode, clean_log = processes.obs.returncode, self.clean_shutdown_logged()
+        tail = "" if returncode == 0 and clean_log else self.log_tail(60)
+        return StopResult(method, seconds, returncode, clean_log, tail)
 
     # --- log --------------------------------------------------------------------------------------
     def log_text(self, whole: bool = False) -> str:

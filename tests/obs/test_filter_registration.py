@@ -61,6 +61,20 @@ def test_filter_changes_the_photo_and_disabling_restores_it(obs: HeadlessObs, as
     wait_until(lambda: mean_abs_diff(obs.screenshot(PHOTO), before) > 3.0, "the filter applied again", 5.0)
 
 
+#: Libraries only the mask worker needs. Inside OBS their threads and exit handlers would run in OBS's
+#: own process (OpenCV's wheel also brings its own FFmpeg and OpenSSL next to OBS's).
+WORKER_ONLY_LIBRARIES = ("cv2", "opencv_python", "onnxruntime")
+
+
+def test_obs_loads_no_worker_only_library(obs: HeadlessObs) -> None:
+    """After the filter has drawn masks, OBS's process has mapped neither OpenCV nor onnxruntime."""
+    assert obs.pid is not None
+    wait_for_mask(obs, PHOTO, FILTER)
+    mapped = {line.split()[-1] for line in Path(f"/proc/{obs.pid}/maps").read_text().splitlines() if "/" in line}
+    loaded = sorted(path for path in mapped if any(f"/{name}" in path for name in WORKER_ONLY_LIBRARIES))
+    assert loaded == [], loaded
+
+
 @pytest.mark.parametrize(
     ("stored", "expected"),
     [

@@ -111,11 +111,11 @@ def test_weight_band_uniforms_map_the_visible_band_onto_the_weight_band(edge_sof
     across and beyond both bands: the same numbers the CPU reference's ``reband`` folds into its fit.
     """
     require_obs()  # frame_engine imports libobs; it is loaded, not started
+    from obs_blur.edge_band import WEIGHT_BAND, visible_band
     from obs_blur.obs.frame_engine import weight_band_transform
-    from obs_blur.refine import WEIGHT_BAND, RefineSettings
 
     scale, offset = weight_band_transform(edge_softness)
-    (low, high), (weight_low, weight_high) = RefineSettings(softness=edge_softness / 100.0).band, WEIGHT_BAND
+    (low, high), (weight_low, weight_high) = visible_band(edge_softness / 100.0), WEIGHT_BAND
     for probability in np.linspace(-0.2, 1.2, 29):
         visible_position = (probability - low) / (high - low)
         weight_position = (probability - weight_low) / (weight_high - weight_low)
