@@ -88,3 +88,18 @@ def test_the_platforms_load_with_the_standard_library_only() -> None:
         capture_output=True, text=True, check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_a_missing_worker_module_is_named_without_importing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The filter names what to install before it starts a worker; the modules are never imported for it."""
+    from obs_blur.worker import interpreter
+
+    assert interpreter.missing_worker_module() is None  # the test environment has all three
+    absent = {"cv2"}
+    real_find_spec = interpreter.importlib.util.find_spec
+    monkeypatch.setattr(
+        interpreter.importlib.util, "find_spec", lambda name: None if name in absent else real_find_spec(name)
+    )
+    missing = interpreter.missing_worker_module()
+    assert isinstance(missing, ModuleNotFoundError) and missing.name == "cv2"
+    assert str(missing) == "No module named 'cv2'"

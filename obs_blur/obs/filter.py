@@ -224,8 +224,13 @@ class BackgroundBlurFilter:
             return self.engine
         try:
             from obs_blur.obs.frame_engine import FrameEngine
+            from obs_blur.worker.interpreter import missing_worker_module
         except ImportError as error:
             self._give_up(status.missing_dependency(error))
+            return None
+        missing = missing_worker_module()
+        if missing is not None:
+            self._give_up(status.missing_dependency(missing))
             return None
         try:
             self.engine = FrameEngine(self.source, lambda: self.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,22 @@ from typing import Optional
 from obs_blur import platforms
 from obs_blur.errors import ObsBlurError
 from obs_blur.paths import REPO_ROOT, unsafe_code_folder
+
+#: What the worker process imports to compute masks (OBS's own process loads none but numpy).
+WORKER_MODULES = ("numpy", "cv2", "onnxruntime")
+
+
+def missing_worker_module() -> Optional[ModuleNotFoundError]:
+    """The first of ``WORKER_MODULES`` the worker could not import, found without importing it.
+
+    The worker sees the same dependency folder as the filter, so the filter can tell the user what to
+    install before it starts a worker that would fail; ``find_spec`` locates a module without loading
+    its libraries into OBS.
+    """
+    for name in WORKER_MODULES:
+        if importlib.util.find_spec(name) is None:
+            return ModuleNotFoundError(f"No module named '{name}'", name=name)
+    return None
 
 
 def interpreter_candidates(

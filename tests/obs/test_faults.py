@@ -411,7 +411,10 @@ def link_or_copy(source: str, target: str) -> None:
 
 
 MISSING = {
-    "onnxruntime": (("onnxruntime", "onnxruntime-*.dist-info"), "onnxruntime is not importable"),
+    "onnxruntime": (
+        ("onnxruntime", "onnxruntime-*.dist-info"),
+        "onnxruntime is missing (No module named 'onnxruntime'): run install.py",
+    ),
     "cv2": (("cv2", "opencv_python_headless*"), "OpenCV is missing (No module named 'cv2'): run install.py"),
 }
 
