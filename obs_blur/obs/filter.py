@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from obs_blur.obs import dialog, frontend, libobs, settings_writer, status
+from obs_blur.obs import dialog, frontend, libobs, lip_sync, settings_writer, status
 from obs_blur.obs.data import ObsData
 from obs_blur.obs.filter_settings import FilterSettings, defaults, sanitize
 from obs_blur.obs.stats_file import RenderStats
@@ -54,6 +54,7 @@ class BackgroundBlurFilter:
         self.last_problem: Optional[str] = None  # why the last frame was drawn unchanged
         self.note = ""  # an answer to a button click, shown after the status
         self.render_stats = RenderStats()
+        self.video_delay = lip_sync.VideoDelay()
         self._ticks = 0
         self._captured_tick = -1
         self._captured_at = 0.0
@@ -77,13 +78,13 @@ class BackgroundBlurFilter:
         """The settings dialog; ``instance`` is None when OBS asks for the type's properties only."""
         models = instance.models if instance is not None else read_model_choices()
         if instance is not None:
-            instance.publish_status()
+            instance.publish_readouts()
         return dialog.build_properties(KIND_ID, models)
 
     @staticmethod
     def property_modified(properties: int, property_name: str, settings: int) -> bool:
-        """The mode list's modified callback: shows the chosen mode's settings only (see ``dialog``)."""
-        return dialog.show_mode_settings(properties, property_name, settings)
+        """The mode list's and the alignment's modified callback: shows what applies (see ``dialog``)."""
+        return dialog.show_applicable_settings(properties, property_name, settings)
 
     # --- instance callbacks -----------------------------------------------------------------------
     @property
@@ -98,9 +99,12 @@ class BackgroundBlurFilter:
         reach the stored settings on the UI thread, so the dialog and clients show what applies.
         """
         self.models = read_model_choices()
-        self.settings, corrections = sanitize(settings_writer.stored_values(ObsData(settings)), self.models)
+        data = ObsData(settings)
+        self.settings, corrections = sanitize(settings_writer.stored_values(data), self.models)
         if corrections:
             settings_writer.repair_stored_settings_later(self.source, self.models)
+        if lip_sync.needs_take_back(data, self.settings.align_video):
+            settings_writer.write_on_ui_thread(self.source, self._take_back_lip_sync)
 
     def destroy(self) -> None:
         """Stop the worker (may wait a second: never under the graphics lock), then free the GPU objects."""
@@ -134,12 +138,22 @@ class BackgroundBlurFilter:
             self.render_stats.add((time.perf_counter() - started) * 1000.0, passed_through)
 
     def button_clicked(self, property_name: str) -> bool:
-        """A button in the dialog; True makes OBS rebuild the dialog, which shows the new status."""
-        if property_name != dialog.VIRTUALCAM_BUTTON:
+        """A button in the dialog (UI thread); True makes OBS rebuild the dialog, which shows the new status."""
+        if property_name == dialog.VIRTUALCAM_BUTTON:
+            self.note = frontend.toggle_virtual_camera()
+        elif property_name == lip_sync.APPLY_BUTTON:
+            self.note = lip_sync.apply_delay(self.source, self.video_delay.milliseconds())
+        else:
             return False
-        self.note = frontend.toggle_virtual_camera()
         libobs.log(libobs.LOG_INFO, f"filter '{self.name}': {self.note}")
         return True  # the rebuilt dialog (get_properties) shows the note in the status
+
+    def _take_back_lip_sync(self, source: int) -> None:
+        """UI task queued by ``update`` when the alignment went off: the audio gets its own offset back."""
+        done = lip_sync.take_back_if_alignment_off(source)
+        if done:
+            self.note = done
+            libobs.log(libobs.LOG_INFO, f"filter '{libobs.source_name(source)}': {done}")
 
     # --- script lifetime (called for every live instance by the script) ---------------------------
     def request_worker_stop(self) -> None:
@@ -190,6 +204,7 @@ class BackgroundBlurFilter:
             "passthrough_frames": self.render_stats.passthrough_frames,
             "source": libobs.source_name(libobs.obs_filter_get_parent(self.source)),
             "mask_latency_frames": info.mask_latency_frames if info is not None else None,
+            "video_delay_ms": self.video_delay.milliseconds() if self.settings.align_video else None,
         }
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -208,6 +223,7 @@ class BackgroundBlurFilter:
                 self._captured_tick, self._captured_at = self._ticks, time.monotonic()
                 engine.new_frame(size, self.settings)
             self.last_problem = engine.draw(size, self.settings)
+            self._measure_video_delay(engine)
         except Exception as error:
             self.last_problem = status.internal_error(error)
             raise  # the callback guard logs it once and passes the video through
@@ -273,9 +289,17 @@ class BackgroundBlurFilter:
         parent = libobs.obs_filter_get_parent(self.source)
         return bool(media_state is not None and parent) and media_state(parent) == libobs.OBS_MEDIA_STATE_PAUSED
 
-    def publish_status(self) -> None:
-        """Copy the status into the settings for the dialog's Status row (UI thread only, see ``settings_writer``)."""
-        settings_writer.publish_status(self.source, self.status_text())
+    def publish_readouts(self) -> None:
+        """Copy the status and the video delay into the settings for the dialog's read-only rows (UI thread only)."""
+        delay = lip_sync.describe(self.settings.align_video, self.video_delay.milliseconds())
+        settings_writer.publish_readouts(self.source, {dialog.STATUS: self.status_text(), lip_sync.VIDEO_DELAY: delay})
+
+    def _measure_video_delay(self, engine: Any) -> None:
+        """One render's video delay for the lip-sync figure, while the video is aligned and composited."""
+        if self.settings.align_video and self.last_problem is None:
+            self.video_delay.add(engine.info().video_delay_frames)
+        elif not self.settings.align_video:
+            self.video_delay.clear()
 
     def _target_size(self) -> tuple[int, int]:
         """Size of what the filter draws: the source, or the output of the filter before us."""

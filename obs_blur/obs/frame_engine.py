@@ -72,6 +72,11 @@ class FrameInfo:
         return max(0, self.shown_frame - self.mask_frame)
 
     @property
+    def video_delay_frames(self) -> Optional[int]:
+        """Frames between the newest video frame and the one drawn (0 unless ``align_video`` holds frames back)."""
+        return None if self.shown_frame is None else self.frame_number - self.shown_frame
+
+    @property
     def mask_latency_frames(self) -> Optional[int]:
         """Frames between the newest video frame and the newest mask's frame (the worker's delay)."""
         return None if self.mask_frame is None else self.frame_number - self.mask_frame

@@ -33,6 +33,7 @@ from ctypes import (
     c_size_t,
     c_uint8,
     c_uint32,
+    c_uint64,
     c_void_p,
 )
 from typing import Any, Callable, Optional
@@ -50,6 +51,7 @@ LOG_DEBUG = 400
 # enum obs_source_type, output flags (obs-source.h)
 OBS_SOURCE_TYPE_FILTER = 1
 OBS_SOURCE_VIDEO = 1 << 0
+OBS_SOURCE_AUDIO = 1 << 1
 OBS_SOURCE_ASYNC = 1 << 2
 OBS_SOURCE_CUSTOM_DRAW = 1 << 3
 
@@ -252,6 +254,16 @@ obs_source_process_filter_tech_end = _bind(
     "obs_source_process_filter_tech_end", None, _P, _P, c_uint32, c_uint32, c_char_p
 )
 obs_get_base_effect = _bind("obs_get_base_effect", _P, c_int)
+
+# --- audio sync (the lip-sync button) -------------------------------------------------------------
+_NO_LIP_SYNC = "the lip-sync button cannot set an audio sync offset"
+# bool (*)(void *param, obs_source_t *source): one source of obs_enum_sources; False stops the walk.
+EnumSourcesCallback = CFUNCTYPE(c_bool, c_void_p, c_void_p)
+obs_enum_sources = _bind_optional("obs_enum_sources", _NO_LIP_SYNC, None, _P, _P)
+obs_get_source_by_name = _bind_optional("obs_get_source_by_name", _NO_LIP_SYNC, _P, c_char_p)  # new reference
+obs_source_get_sync_offset = _bind_optional("obs_source_get_sync_offset", _NO_LIP_SYNC, c_int64, _P)
+obs_source_set_sync_offset = _bind_optional("obs_source_set_sync_offset", _NO_LIP_SYNC, None, _P, c_int64)
+obs_get_frame_interval_ns = _bind_optional("obs_get_frame_interval_ns", _NO_LIP_SYNC, c_uint64)
 
 # --- tasks ----------------------------------------------------------------------------------------
 TaskCallback = CFUNCTYPE(None, c_void_p)  # void (*obs_task_t)(void *param)

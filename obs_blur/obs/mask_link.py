@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,10 +247,12 @@ class MaskLink:
     def _stop_client(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            pid = client.pid
+            pid, started = client.pid, time.perf_counter()
             client.stop()
             if pid:
-                libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {pid} stopped")
+                waited_s = time.perf_counter() - started
+                name = self._filter_name()
+                libobs.log(libobs.LOG_INFO, f"filter '{name}': mask worker {pid} stopped in {waited_s:.3f} s")
         self._sent, self._failing, self._announced_ready = None, False, False
         self._logged_fault = ""
         self._start_problem, self._start_backoff_s = "", FIRST_BACKOFF_S

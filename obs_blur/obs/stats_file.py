@@ -11,7 +11,8 @@ the same folder, then a rename), as::
          "mask_age_frames": <int or null>, "masks_per_s": <float>, "mask_ms": <float or null>,
          "provider": "<str>", "model": "<str>", "status": "<str>",
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
-         "source": "<the filtered source's name>", "mask_latency_frames": <int or null>}}}
+         "source": "<the filtered source's name>", "mask_latency_frames": <int or null>,
+         "video_delay_ms": <how late the aligned video runs, null while not aligned or not measured>}}}
 
 Filter names are unique per source only: when two filters share a name, the later ones are keyed
 ``"<filter name> @ <source name>"``.

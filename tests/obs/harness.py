@@ -151,12 +151,13 @@ class StopResult:
     returncode: Optional[int]
     clean_log: bool
     #: OBS's last log lines when it did not end cleanly: what a failed CI run shows of the crash.
-    log_tail: str = field(default="", repr=False)
+    log_tail: str = ""
 
-    def __str__(self) -> str:
-        if not self.log_tail:
-            return repr(self)
-        return f"{self!r}; the end of OBS's log:\n{self.log_tail}"
+    def __repr__(self) -> str:
+        """The fields, then the log's end when there is one: pytest shows this repr in a failed assert."""
+        fields = f"method={self.method!r}, seconds={self.seconds:.2f}, returncode={self.returncode}"
+        shown = f"StopResult({fields}, clean_log={self.clean_log})"
+        return f"{shown}; the end of OBS's log:\n{self.log_tail}" if self.log_tail else shown
 
 
 @dataclass

@@ -148,3 +148,56 @@ def test_settings_are_written_only_on_the_ui_thread(obs: HeadlessObs, probe_fold
     repairs = [line for line in obs.log_text().splitlines() if "repaired invalid settings" in line]
     assert len(repairs) == 2, repairs  # one line per repaired filter
     assert obs.python_errors() == [], "\n".join(obs.python_errors())
+
+
+# --- lip sync: the aligned video runs late, one click delays an audio source by as much ---------------
+
+LIP_SYNC_ROWS = ["video_delay", "lipsync_audio", "lipsync_apply"]
+MICROPHONE = "Microphone"
+USER_OFFSET_MS = 120  # the user's own sync offset on the audio: added to, never replaced
+
+
+def sync_offset_ms(obs: HeadlessObs, source: str) -> int:
+    return int(obs.client.get_input_audio_sync_offset(source).input_audio_sync_offset)
+
+
+def test_lip_sync_button_delays_the_audio_and_no_alignment_takes_it_back(
+    obs: HeadlessObs, probe_folder: Path, astronaut_png: Path
+) -> None:
+    obs.client.create_input(SCENE, MICROPHONE, "ffmpeg_source", {}, True)  # a media source: it has audio
+    obs.client.set_input_audio_sync_offset(MICROPHONE, USER_OFFSET_MS)
+    add_photo(obs, "Lips", astronaut_png, mode="blur")
+    wait_for_mask(obs, "Lips", FILTER, status_has="Mask in use")
+    closed = ask(obs, probe_folder, what="properties", source="Lips", filter=FILTER, modes=[])
+    assert not set(LIP_SYNC_ROWS) & set(closed["opened"])  # no delay, nothing to sync
+
+    obs.client.set_source_filter_settings("Lips", FILTER, {"align_video": True, "lipsync_audio": MICROPHONE}, True)
+
+    def measured() -> dict[str, Any]:
+        entry = filter_stats(obs, "Lips", FILTER)
+        return entry if entry.get("video_delay_ms") is not None else {}
+
+    delay_ms = wait_until(measured, "a measured video delay")["video_delay_ms"]
+    opened = ask(obs, probe_folder, what="properties", source="Lips", filter=FILTER, modes=[])["opened"]
+    align = opened.index("align_video")
+    assert opened[align + 1 : align + 4] == LIP_SYNC_ROWS, opened
+    assert obs.filter_settings("Lips", FILTER)["video_delay"].endswith(" ms")  # the dialog's readout
+
+    for _click in range(2):  # a second click replaces the first addition, it does not add again
+        assert ask(obs, probe_folder, what="click", source="Lips", filter=FILTER, button="lipsync_apply")["rebuild"]
+        settings = obs.filter_settings("Lips", FILTER)
+        applied = settings["lipsync_applied_ms"]
+        assert settings["lipsync_applied_to"] == MICROPHONE
+        assert sync_offset_ms(obs, MICROPHONE) == USER_OFFSET_MS + applied
+    frame_ms = 1000 / obs.settings.fps
+    print(f"\nvideo delay {delay_ms} ms in the stats, {applied} ms applied ({applied / frame_ms:.2f} frames)")
+    assert 0 <= applied <= 4 * frame_ms + 1 and abs(applied / frame_ms - round(applied / frame_ms)) < 0.05
+
+    obs.client.set_source_filter_settings("Lips", FILTER, {"align_video": False}, True)
+    wait_until(lambda: sync_offset_ms(obs, MICROPHONE) == USER_OFFSET_MS, "the audio's own offset back")
+    wait_until(lambda: obs.filter_settings("Lips", FILTER)["lipsync_applied_ms"] == 0, "the addition forgotten")
+    writes = [write for write in ask(obs, probe_folder, what="writes")["writes"] if "lipsync" in write["key"]]
+    assert writes and all(write["ui_thread"] for write in writes), writes  # the take-back too, after an update
+    assert obs.python_errors() == [], "\n".join(obs.python_errors())
+    obs.client.remove_input("Lips")
+    obs.client.remove_input(MICROPHONE)

@@ -120,3 +120,23 @@ def test_weight_band_uniforms_map_the_visible_band_onto_the_weight_band(edge_sof
         visible_position = (probability - low) / (high - low)
         weight_position = (probability - weight_low) / (weight_high - weight_low)
         assert visible_position * scale + offset == pytest.approx(weight_position, abs=1e-9)
+
+
+def test_video_delay_is_the_median_of_recent_renders_and_starts_afresh() -> None:
+    """One late mask does not move the lip-sync figure; a stop of the alignment forgets the old figures."""
+    require_obs()  # lip_sync imports libobs; it is loaded, not started
+    from obs_blur.obs.lip_sync import DELAY_WINDOW, VideoDelay, describe
+
+    delay = VideoDelay()
+    assert delay.frames() is None
+    for frames in [2, 2, 3, 2, None, 1, 2]:  # None: a render without a mask, not counted
+        delay.add(frames)
+    assert delay.frames() == 2
+    for _render in range(DELAY_WINDOW):
+        delay.add(1)
+    assert delay.frames() == 1  # only the recent renders count
+    delay.clear()
+    assert delay.frames() is None
+    assert describe(False, 67) == "none (the video is not delayed)"
+    assert describe(True, None).startswith("not measured yet")
+    assert describe(True, 67) == "67 ms"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,6 +222,7 @@ def test_scene_collection_switch_and_back(obs: HeadlessObs, originals: dict[str,
         wait_until(lambda: worker_pids(obs) == [], f"the old collection's workers stopped: {worker_pids(obs)}", 15.0)
         wait_until(lambda: log_count(obs, f"filter '{FILTER}' destroyed") == destroyed_before + 2, "both destroyed")
         assert_no_zombies(obs)
+        assert_each_destroy_waited_briefly(obs.log_text())
 
     switch_collection_and_back(obs, between=old_collection_gone)
 
@@ -233,6 +235,18 @@ def test_scene_collection_switch_and_back(obs: HeadlessObs, originals: dict[str,
     assert len(new_workers) == 2 and not new_workers & old_workers, (old_workers, new_workers)
     assert_no_growth(before, sample_obs(obs), "the collection switch")
     assert obs.python_errors() == [], "\n".join(obs.python_errors())
+
+
+#: A destroy waits for its own worker only, and a worker asked to quit ends at once (``os._exit``), so
+#: destroying the filters one after another costs little per filter.
+DESTROY_WAIT_LIMIT_S = 0.15
+
+
+def assert_each_destroy_waited_briefly(log: str) -> None:
+    """The switch destroyed the filters one after another: each waited only for its own worker's quick exit."""
+    waits = [float(found) for found in re.findall(r"mask worker \d+ stopped in ([0-9.]+) s", log)[-2:]]
+    print(f"\nworkers stopped in {', '.join(f'{wait:.3f} s' for wait in waits)} by the destroys of the switch")
+    assert len(waits) == 2 and max(waits) <= DESTROY_WAIT_LIMIT_S, waits
 
 
 def test_quit_while_the_workers_compute_masks(obs: HeadlessObs, leaks_of_obs_alone: int) -> None:

@@ -18,6 +18,9 @@ Requests (JSON objects with an ``id``):
   filter's settings) and the names of the visible ones; then, per mode, what the dialog does when
   the user picks it: the mode goes into the dialog's settings and ``obs_property_modified`` runs on
   the mode list; the answer lists the visible names after each, and what the callback returned.
+* ``{"what": "click", "source": S, "filter": F, "button": B}``: the filter's button B clicked as the
+  Filters dialog does (``obs_property_button_clicked`` with the filter); the answer says whether the
+  filter asked for the dialog to be rebuilt.
 * ``{"what": "writes"}``: the settings writes recorded so far.
 
 The tests load it through the scene collection, never users. Linux only, like the tests.
@@ -77,6 +80,7 @@ _property_visible = _bind("obs_property_visible", c_bool, c_void_p)
 _property_type = _bind("obs_property_get_type", c_int, c_void_p)
 _property_group_content = _bind("obs_property_group_content", c_void_p, c_void_p)
 _property_modified = _bind("obs_property_modified", c_bool, c_void_p, c_void_p)
+_property_button_clicked = _bind("obs_property_button_clicked", c_bool, c_void_p, c_void_p)
 _data_create = _bind("obs_data_create", c_void_p)
 _data_apply = _bind("obs_data_apply", None, c_void_p, c_void_p)
 _data_set_string = _bind("obs_data_set_string", None, c_void_p, c_char_p, c_char_p)
@@ -165,9 +169,26 @@ def _dialog_visibility(source: int, modes: list[str]) -> dict[str, Any]:
         _properties_destroy(properties)
 
 
+def _answer_click(request: dict[str, Any]) -> dict[str, Any]:
+    source = _filter_source(request["source"], request["filter"])
+    if not source:
+        return {"error": f"no filter {request['filter']!r} on {request['source']!r}"}
+    properties = _source_properties(source)
+    try:
+        button = _properties_get(properties, request["button"].encode())  # groups are searched too
+        if not button:
+            return {"error": f"no property {request['button']!r}"}
+        return {"rebuild": bool(_property_button_clicked(button, source))}
+    finally:
+        _properties_destroy(properties)
+        _source_release(source)
+
+
 def _answer(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("what") == "properties":
         return _answer_properties(request)
+    if request.get("what") == "click":
+        return _answer_click(request)
     if request.get("what") == "writes":
         return {"writes": list(_writes)}
     return {"error": f"unknown request {request!r}"}
