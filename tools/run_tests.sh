@@ -5,7 +5,7 @@
 #
 # 1. As root, installs what the tests need when it is missing: OBS Studio, Xvfb, Mesa's software
 #    OpenGL, libobs-dev and a C compiler (the struct-layout test), mmdebstrap (the other OBS releases),
-#    python3-venv and python3-pip. Without root it says what is missing and goes on; the OBS tests
+#    python3-venv, python3-pip, and gdb (a test whose OBS crashed shows the crash's backtrace). Without root it says what is missing and goes on; the OBS tests
 #    then fail with the same message (they never skip).
 # 2. Creates .venv if needed and installs the project with its test extras.
 # 3. The host's OBS (Debian 12: OBS 29.0, Python 3.11): install.py puts numpy/onnxruntime/OpenCV for
@@ -25,7 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 SYSTEM_PACKAGES=(obs-studio obs-plugins xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl-mesa0
-                 libobs-dev gcc libc6-dev mmdebstrap debian-archive-keyring python3-venv python3-pip)
+                 libobs-dev gcc libc6-dev mmdebstrap debian-archive-keyring python3-venv python3-pip gdb)
 OBS_SUITES="${OBS_BLUR_OBS_SUITES-trixie forky}"
 CHROOT_DESELECT=(--deselect tests/obs/test_installer.py --deselect tests/obs/test_soak.py::test_core_soak)
 RESULTS=()
@@ -35,7 +35,8 @@ log() { printf '\n== %s\n' "$*"; }
 
 system_packages_missing() {
     command -v obs >/dev/null && command -v Xvfb >/dev/null && command -v npm >/dev/null \
-        && command -v cc >/dev/null && command -v mmdebstrap >/dev/null && [ -f /usr/include/obs/obs-module.h ] \
+        && command -v cc >/dev/null && command -v mmdebstrap >/dev/null && command -v gdb >/dev/null \
+        && [ -f /usr/include/obs/obs-module.h ] \
         && python3 -c 'import ensurepip, venv' 2>/dev/null && return 1
     return 0
 }

@@ -256,6 +256,8 @@ obs_source_process_filter_tech_end = _bind(
 obs_get_base_effect = _bind("obs_get_base_effect", _P, c_int)
 
 # --- audio sync (the lip-sync button) -------------------------------------------------------------
+# Whether libobs was started (these read its global state, NULL in a process that only loaded libobs).
+obs_initialized = _bind("obs_initialized", c_bool)
 _NO_LIP_SYNC = "the lip-sync button cannot set an audio sync offset"
 # bool (*)(void *param, obs_source_t *source): one source of obs_enum_sources; False stops the walk.
 EnumSourcesCallback = CFUNCTYPE(c_bool, c_void_p, c_void_p)

@@ -61,7 +61,8 @@ class VideoDelay:
     def milliseconds(self) -> Optional[int]:
         """The delay in milliseconds at OBS's frame rate, or None before the first aligned frame."""
         frames = self.frames()
-        interval = libobs.obs_get_frame_interval_ns() if libobs.obs_get_frame_interval_ns is not None else 0
+        reads_interval = libobs.obs_get_frame_interval_ns is not None and libobs.obs_initialized()
+        interval = libobs.obs_get_frame_interval_ns() if reads_interval else 0
         if frames is None or not interval:
             return None
         return round(frames * interval / NS_PER_MS)
@@ -77,8 +78,8 @@ def describe(align_video: bool, delay_ms: Optional[int]) -> str:
 
 
 def audio_source_names() -> list[str]:
-    """Names of the sources that have audio, for the dialog's list (UI thread)."""
-    if libobs.obs_enum_sources is None:
+    """Names of the sources that have audio, for the dialog's list (UI thread); none before OBS started."""
+    if libobs.obs_enum_sources is None or not libobs.obs_initialized():
         return []
     names: list[str] = []
 
@@ -155,7 +156,7 @@ def _add_offset(audio: int, milliseconds: int) -> None:
 
 def _offsets_available() -> bool:
     needed = (libobs.obs_get_source_by_name, libobs.obs_source_get_sync_offset, libobs.obs_source_set_sync_offset)
-    return all(function is not None for function in needed)
+    return all(function is not None for function in needed) and libobs.obs_initialized()
 
 
 @contextmanager

@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -351,6 +352,8 @@ class HeadlessObs:
         processes.log_file.close()
         returncode, clean_log = processes.obs.returncode, self.clean_shutdown_logged()
         tail = "" if returncode == 0 and clean_log else self.log_tail(60)
+        if returncode is not None and returncode < 0:
+            tail += crash_backtrace(self.run_dir)
         return StopResult(method, seconds, returncode, clean_log, tail)
 
     # --- log --------------------------------------------------------------------------------------
@@ -463,6 +466,7 @@ class HeadlessObs:
             stdout=self._processes.log_file,
             stderr=subprocess.STDOUT,
         )
+        _allow_core_dumps(self._processes.obs.pid)
         try:
             self._wait_for_websocket()
             self._connect()
@@ -508,6 +512,43 @@ class HeadlessObs:
             with contextlib.suppress(Exception):  # a dead connection is fine: we are stopping
                 self.client.disconnect()
             self.client = None
+
+
+def _allow_core_dumps(pid: int) -> None:
+    """A crash of OBS (``pid``, which execs into OBS) leaves a core in its run folder, where plain cores go.
+
+    Set from outside (``prlimit``) rather than in a ``preexec_fn``, which is not safe with the
+    websocket client's threads running in this process.
+    """
+    with contextlib.suppress(ValueError, OSError):
+        resource.prlimit(pid, resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def crash_backtrace(run_dir: Path, timeout_s: float = 120.0) -> str:
+    """The crashed thread's backtrace from a core OBS left in ``run_dir`` (gdb on the host), for the failure.
+
+    The backtrace is also kept in ``crash-backtrace.txt``; the core is removed (hundreds of MB). Empty
+    when there is no core (a core_pattern that pipes elsewhere) or no gdb.
+    """
+    cores = sorted(run_dir.glob("core*"), key=lambda path: path.stat().st_mtime)
+    if not cores or shutil.which("gdb") is None:
+        return ""
+    root = obs_root()
+    command = ["gdb", "-batch", "-nx", "-ex", f"set sysroot {root or '/'}", "-ex", "bt 40", "-ex", "info threads"]
+    try:
+        found = subprocess.run(
+            [*command, str(in_obs_root("/usr/bin/obs")), str(cores[-1])],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired) as error:
+        found = f"gdb failed: {error}"
+    (run_dir / "crash-backtrace.txt").write_text(found)
+    for core in cores:
+        core.unlink()
+    lines = [line for line in found.splitlines() if line.startswith(("#", "Program terminated", "*", "  "))]
+    return "\n--- backtrace of the crash (gdb on the core) ---\n" + "\n".join(lines[:120])
 
 
 def _start_xvfb() -> tuple[subprocess.Popen, str]:

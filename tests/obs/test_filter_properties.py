@@ -21,7 +21,9 @@ from obs_blur.segmentation.manifest import read_model_choices
 from .conftest import require_obs
 
 OBS_PROPERTY_GROUP = 12  # enum obs_property_type (obs-properties.h)
-ADVANCED = ["edge_softness", "smoothing", "align_video", "device"]
+#: The Advanced group as built, before libobs applies settings (the lip-sync button needs a registered kind).
+LIP_SYNC = ["video_delay", "lipsync_audio"]
+ADVANCED = ["edge_softness", "smoothing", "align_video", *LIP_SYNC, "device"]
 MODE_SETTING = {"blur": ["blur_strength"], "color": ["bg_color"], "image": ["bg_image"], "transparent": [], "mask": []}
 
 
@@ -43,6 +45,7 @@ class Reader:
         self.data_create = self._bind(lib, "obs_data_create", c_void_p)
         self.data_release = self._bind(lib, "obs_data_release", None, c_void_p)
         self.data_set_string = self._bind(lib, "obs_data_set_string", None, c_void_p, c_char_p, c_char_p)
+        self.data_set_bool = self._bind(lib, "obs_data_set_bool", None, c_void_p, c_char_p, c_bool)
         self.first = self._bind(lib, "obs_properties_first", c_void_p, c_void_p)
         self.next = self._bind(lib, "obs_property_next", c_bool, POINTER(c_void_p))
         self.name = self._bind(lib, "obs_property_name", c_char_p, c_void_p)
@@ -161,6 +164,25 @@ def test_picking_a_mode_shows_only_its_settings(reader: Reader, with_mode_callba
             shown = MODE_SETTING.get(mode, MODE_SETTING["blur"])  # an unknown mode applies as blur
             assert reader.names(props, only_visible=True) == ["mode", "model", *shown, "advanced", *ADVANCED, "status"]
         assert reader.modified(reader.get(props, b"model"), settings) is False  # no callback: nothing to redraw
+    finally:
+        reader.data_release(settings)
+        reader.libobs.obs_properties_destroy(props)
+
+
+def test_the_lip_sync_rows_show_only_while_the_video_is_delayed(reader: Reader, with_mode_callback: None) -> None:
+    """The alignment's modified callback shows the video delay and the audio list with it (the button too, in OBS)."""
+    from obs_blur.obs.filter import BackgroundBlurFilter
+
+    props = BackgroundBlurFilter.get_properties(None)
+    settings = reader.data_create()
+    try:
+        assert reader.list_items(reader.get(props, b"lipsync_audio")) == [("", "(none)")]  # OBS not started: no sources
+        for aligned in (False, True, False):
+            reader.data_set_bool(settings, b"align_video", aligned)
+            assert reader.modified(reader.get(props, b"align_video"), settings) is True
+            advanced = reader.names(reader.group_content(reader.get(props, b"advanced")), only_visible=True)
+            expected = ADVANCED if aligned else [name for name in ADVANCED if name not in LIP_SYNC]
+            assert advanced == expected, aligned
     finally:
         reader.data_release(settings)
         reader.libobs.obs_properties_destroy(props)
