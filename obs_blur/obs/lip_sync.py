@@ -13,6 +13,7 @@ task ``update`` queues), where OBS's own dialogs write them: ``obs_data`` has no
 from __future__ import annotations
 
 import statistics
+import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,23 +40,26 @@ NS_PER_MS = 1_000_000
 class VideoDelay:
     """How many frames the shown video runs behind the newest frame: the median of recent renders.
 
-    The graphics thread adds a figure per render; the UI thread reads the median. A deque append and
-    a copy of it are atomic under the GIL, so neither side locks.
+    The graphics thread adds a figure per render; the UI thread (the dialog, the button) reads it.
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._frames: deque[int] = deque(maxlen=DELAY_WINDOW)
 
     def add(self, frames: Optional[int]) -> None:
         if frames is not None:
-            self._frames.append(frames)
+            with self._lock:
+                self._frames.append(frames)
 
     def clear(self) -> None:
-        """The alignment went off, or the video stopped: the next figure starts afresh."""
-        self._frames.clear()
+        """The alignment went off: the next figure starts afresh."""
+        with self._lock:
+            self._frames.clear()
 
     def frames(self) -> Optional[int]:
-        recent = list(self._frames)
+        with self._lock:
+            recent = list(self._frames)
         return round(statistics.median(recent)) if recent else None
 
     def milliseconds(self) -> Optional[int]:
@@ -69,11 +73,13 @@ class VideoDelay:
 
 
 def describe(align_video: bool, delay_ms: Optional[int]) -> str:
-    """The dialog's "Video delay" row."""
-    if not align_video:
-        return "none (the video is not delayed)"
-    if delay_ms is None:
-        return "not measured yet (waiting for the first masks)"
+    """The dialog's "Video delay" row, as of the dialog's opening.
+
+    The row shows only while the alignment is on, but the text was written when the dialog opened:
+    right after ticking the box it still says the figure is not there yet.
+    """
+    if not align_video or delay_ms is None:
+        return "not measured yet: reopen the properties once the mask is in use"
     return f"{delay_ms} ms"
 
 
