@@ -31,6 +31,7 @@ import socket
 import string
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
@@ -143,6 +144,17 @@ class ObsSettings:
     sources: tuple[Mapping[str, Any], ...] = ()
 
 
+#: Crashes of OBS's own code at exit, each known by frames of the crashed thread's backtrace. The one
+#: here: obs-websocket's ``WebSocketServer::Stop`` (module unload, UI thread) closes the acceptor
+#: with ``stop_listening`` while its IO thread, woken by that very close, starts the next accept on
+#: it (``handle_accept`` -> ``start_accept``). Same code in obs-websocket 5.1 (OBS 29) to 5.7.
+UPSTREAM_EXIT_CRASHES = {
+    "obs-websocket's IO thread accepting while its server stops": ("WebSocketServer::ServerRunner", "start_accept"),
+}
+#: In the log once every source is destroyed at exit (the filter's part of the exit is over).
+SCENE_DATA_CLEARED = "All scene data cleared"
+
+
 @dataclass(frozen=True)
 class StopResult:
     """How OBS ended: ``method`` is WM_DELETE_WINDOW (clean), SIGTERM or SIGKILL; ``clean_log`` from the log."""
@@ -153,11 +165,19 @@ class StopResult:
     clean_log: bool
     #: OBS's last log lines when it did not end cleanly: what a failed CI run shows of the crash.
     log_tail: str = ""
+    #: The name of an ``UPSTREAM_EXIT_CRASHES`` entry when OBS died of one after clearing its scene data.
+    upstream_crash: str = ""
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """Exit code 0 with OBS's whole shutdown logged, or a known crash in OBS's own code after the
+        filters were gone (then OBS never logs its leak count, so no leak figure exists)."""
+        return (self.returncode == 0 and self.clean_log) or bool(self.upstream_crash)
 
     def __repr__(self) -> str:
         """The fields, then the log's end when there is one: pytest shows this repr in a failed assert."""
         fields = f"method={self.method!r}, seconds={self.seconds:.2f}, returncode={self.returncode}"
-        shown = f"StopResult({fields}, clean_log={self.clean_log})"
+        shown = f"StopResult({fields}, clean_log={self.clean_log}, upstream_crash={self.upstream_crash!r})"
         return f"{shown}; the end of OBS's log:\n{self.log_tail}" if self.log_tail else shown
 
 
@@ -351,10 +371,16 @@ class HeadlessObs:
         _terminate(processes.xvfb, grace_s=3.0)
         processes.log_file.close()
         returncode, clean_log = processes.obs.returncode, self.clean_shutdown_logged()
-        tail = "" if returncode == 0 and clean_log else self.log_tail(60)
+        tail, upstream_crash = "" if returncode == 0 and clean_log else self.log_tail(60), ""
         if returncode is not None and returncode < 0:
-            tail += crash_backtrace(self.run_dir)
-        return StopResult(method, seconds, returncode, clean_log, tail)
+            backtrace = crash_backtrace(self.run_dir)
+            tail += backtrace
+            if SCENE_DATA_CLEARED in self.log_text().split(SHUTDOWN_MARKER)[-1]:
+                upstream_crash = known_upstream_crash(backtrace)
+        if upstream_crash:
+            where = self.run_dir / "crash-backtrace.txt"
+            warnings.warn(f"OBS crashed at exit in its own code ({upstream_crash}); see {where}", stacklevel=2)
+        return StopResult(method, seconds, returncode, clean_log, tail, upstream_crash)
 
     # --- log --------------------------------------------------------------------------------------
     def log_text(self, whole: bool = False) -> str:
@@ -549,6 +575,15 @@ def crash_backtrace(run_dir: Path, timeout_s: float = 120.0) -> str:
         core.unlink()
     lines = [line for line in found.splitlines() if line.startswith(("#", "Program terminated", "*", "  "))]
     return "\n--- backtrace of the crash (gdb on the core) ---\n" + "\n".join(lines[:120])
+
+
+def known_upstream_crash(backtrace: str) -> str:
+    """The ``UPSTREAM_EXIT_CRASHES`` entry whose frames all appear in the crashed thread's backtrace, or ""."""
+    frames = "\n".join(line for line in backtrace.splitlines() if line.startswith("#"))
+    for name, needles in UPSTREAM_EXIT_CRASHES.items():
+        if frames and all(needle in frames for needle in needles):
+            return name
+    return ""
 
 
 def _start_xvfb() -> tuple[subprocess.Popen, str]:

@@ -39,7 +39,7 @@ def run_installer(run: HeadlessObs, *arguments: str) -> subprocess.CompletedProc
 def test_add_to_obs_on_the_configuration_obs_wrote(tmp_path: Path) -> None:
     with running_obs(tmp_path, script_loads=0) as run:
         assert "[obs-blur] script loaded" not in run.log_text()
-        assert run.stop().clean_log
+        assert run.stop().ended_cleanly
 
         added = run_installer(run, "--add-to-obs", "--yes", "--device", "cpu")
         assert added.returncode == 0, added.stdout + added.stderr
@@ -50,5 +50,5 @@ def test_add_to_obs_on_the_configuration_obs_wrote(tmp_path: Path) -> None:
         run.restart()
         loaded = run.wait_for_log("[obs-blur] script loaded", timeout_s=30.0)
         assert f"filter '{FILTER_KIND}' (Background Blur) registered" in loaded
-        assert run.stop().clean_log
+        assert run.stop().ended_cleanly
         assert run.python_errors() == [], run.python_errors()

@@ -350,7 +350,7 @@ def test_obs_exits_fast_with_a_stopped_worker_and_leaves_no_process(obs: Headles
     stopped = obs.stop()
 
     print(f"OBS exited in {stopped.seconds:.2f} s with worker {pid} stopped; {len(seen_workers)} workers seen")
-    assert stopped.method == "WM_DELETE_WINDOW" and stopped.returncode == 0, stopped
+    assert stopped.method == "WM_DELETE_WINDOW" and stopped.ended_cleanly, stopped
     assert stopped.seconds < FAST_EXIT_S, stopped
     assert worker_pids(obs) == []
     assert leftovers(seen_workers) == {}, f"worker processes left (pid: state): {leftovers(seen_workers)}"
@@ -432,5 +432,5 @@ def test_missing_dependency_passes_through_and_says_to_run_install(
         line = assert_passes_through_and_says_why(run, PERSON, FILTER, original, why)
         assert package in line and "install.py" in line, line
         stopped = run.stop()
-        assert stopped.method == "WM_DELETE_WINDOW" and stopped.clean_log, stopped
+        assert stopped.method == "WM_DELETE_WINDOW" and stopped.ended_cleanly, stopped
         assert run.python_errors() == [], run.python_errors()

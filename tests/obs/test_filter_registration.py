@@ -129,7 +129,7 @@ def test_filter_saved_in_collection_survives_restart(obs: HeadlessObs) -> None:
 
     stopped = obs.restart()
 
-    assert stopped.method == "WM_DELETE_WINDOW" and stopped.clean_log, stopped
+    assert stopped.method == "WM_DELETE_WINDOW" and stopped.ended_cleanly, stopped
     obs.wait_for_log("[obs-blur] script loaded")
     assert obs.filter_kinds(PHOTO) == {FILTER: FILTER_KIND}
     assert obs.filter_kinds(SECOND_PHOTO) == {FILTER: FILTER_KIND}
@@ -144,9 +144,7 @@ def test_clean_shutdown(obs: HeadlessObs) -> None:
     assert len(worker_pids(obs)) == 2  # OBS quits with both workers running
     stopped = obs.stop()
 
-    assert stopped.method == "WM_DELETE_WINDOW", stopped
-    assert stopped.returncode == 0, stopped
-    assert stopped.clean_log, obs.log_tail()
+    assert stopped.method == "WM_DELETE_WINDOW" and stopped.ended_cleanly, stopped
     log = obs.log_text()
     assert "[obs-blur] script unloaded" in log
     assert log.count(f"filter '{FILTER}' destroyed") == 2  # both instances, at shutdown

@@ -44,6 +44,6 @@ def test_second_load_swaps_the_implementation(obs_loaded_twice: HeadlessObs, ast
 def test_shutdown_after_reload_is_clean(obs_loaded_twice: HeadlessObs) -> None:
     stopped = obs_loaded_twice.stop()
 
-    assert stopped.method == "WM_DELETE_WINDOW" and stopped.clean_log, stopped
+    assert stopped.method == "WM_DELETE_WINDOW" and stopped.ended_cleanly, stopped
     assert obs_loaded_twice.log_text().count("[obs-blur] script unloaded") == 2
     assert obs_loaded_twice.python_errors() == []

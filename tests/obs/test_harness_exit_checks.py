@@ -1,0 +1,39 @@
+"""How the harness judges an OBS exit: only OBS's own known crash, after the filters are gone, passes.
+
+The backtraces are shaped like gdb's output on the cores CI's OBS left (frames shortened).
+"""
+
+from __future__ import annotations
+
+from .harness import StopResult, known_upstream_crash
+
+WEBSOCKET_ACCEPT_CRASH = """\
+Program terminated with signal SIGSEGV, Segmentation fault.
+#0  0x00007f85d62d75a3 in asio::detail::reactive_socket_service_base::start_op(...) () from obs-websocket.so
+#1  0x00007f85d62fee8f in websocketpp::server<websocketpp::config::asio>::start_accept(std::error_code&) ()
+#2  0x00007f85d62ff309 in websocketpp::server<websocketpp::config::asio>::handle_accept(...) ()
+#11 0x00007f85d62c7214 in WebSocketServer::ServerRunner() () from obs-websocket.so
+* 1    Thread 0x7f85cd1ff6c0 (LWP 18186) 0x00007f85d62d75a3 in asio::detail::reactive_socket_service_base::start_op
+"""
+FILTER_CRASH = """\
+Program terminated with signal SIGSEGV, Segmentation fault.
+#0  0x00007f0000001000 in PyGILState_Ensure () from libpython3.14.so.1.0
+#1  0x00007f0000002000 in ?? () from _ctypes.cpython-314-x86_64-linux-gnu.so
+#5  0x00007f0000003000 in obs_source_destroy_defer () from libobs.so.0
+  7    Thread 0x7f85cd1ff6c0 (LWP 18190) WebSocketServer::ServerRunner() start_accept
+"""
+
+
+def test_the_websocket_accept_race_is_known_and_nothing_else_is() -> None:
+    assert known_upstream_crash(WEBSOCKET_ACCEPT_CRASH) == "obs-websocket's IO thread accepting while its server stops"
+    assert known_upstream_crash(FILTER_CRASH) == ""  # another thread's line does not count: frames only
+    assert known_upstream_crash("") == ""
+
+
+def test_a_clean_exit_needs_code_0_and_the_whole_log_or_a_known_upstream_crash() -> None:
+    assert StopResult("WM_DELETE_WINDOW", 1.0, 0, True).ended_cleanly
+    assert not StopResult("WM_DELETE_WINDOW", 1.0, 0, False).ended_cleanly  # no leak count logged
+    assert not StopResult("WM_DELETE_WINDOW", 0.2, -11, False).ended_cleanly
+    upstream = StopResult("WM_DELETE_WINDOW", 0.2, -11, False, "log", "obs-websocket's IO thread accepting")
+    assert upstream.ended_cleanly
+    assert "upstream_crash=\"obs-websocket's IO thread accepting\"" in repr(upstream)
