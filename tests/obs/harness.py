@@ -148,9 +148,12 @@ class ObsSettings:
 #: here: obs-websocket's ``WebSocketServer::Stop`` (module unload, UI thread) closes the acceptor
 #: with ``stop_listening`` while its IO thread, woken by that very close, starts the next accept on
 #: it (``handle_accept`` -> ``start_accept``). Same code in obs-websocket 5.1 (OBS 29) to 5.7.
-UPSTREAM_EXIT_CRASHES = {
-    "obs-websocket's IO thread accepting while its server stops": ("WebSocketServer::ServerRunner", "start_accept"),
-}
+WEBSOCKET_ACCEPT_RACE = "obs-websocket's IO thread accepting while its server stops"
+UPSTREAM_EXIT_CRASHES = {WEBSOCKET_ACCEPT_RACE: ("WebSocketServer::ServerRunner", "start_accept")}
+#: Where that race strikes when no core is at hand (a core_pattern that pipes cores elsewhere): OBS's
+#: log ends with this line of obs-websocket's module unload, which runs ``Stop``; nothing of the
+#: filter runs then (every source is destroyed, the script unloaded).
+WEBSOCKET_UNLOAD_STARTED = "[obs-websocket] [obs_module_unload] Shutting down..."
 #: In the log once every source is destroyed at exit (the filter's part of the exit is over).
 SCENE_DATA_CLEARED = "All scene data cleared"
 
@@ -375,8 +378,7 @@ class HeadlessObs:
         if returncode is not None and returncode < 0:
             backtrace = crash_backtrace(self.run_dir)
             tail += backtrace
-            if SCENE_DATA_CLEARED in self.log_text().split(SHUTDOWN_MARKER)[-1]:
-                upstream_crash = known_upstream_crash(backtrace)
+            upstream_crash = upstream_exit_crash(self.log_text().split(SHUTDOWN_MARKER)[-1], backtrace)
         if upstream_crash:
             where = self.run_dir / "crash-backtrace.txt"
             warnings.warn(f"OBS crashed at exit in its own code ({upstream_crash}); see {where}", stacklevel=2)
@@ -575,6 +577,22 @@ def crash_backtrace(run_dir: Path, timeout_s: float = 120.0) -> str:
         core.unlink()
     lines = [line for line in found.splitlines() if line.startswith(("#", "Program terminated", "*", "  "))]
     return "\n--- backtrace of the crash (gdb on the core) ---\n" + "\n".join(lines[:120])
+
+
+def upstream_exit_crash(shutdown_log: str, backtrace: str) -> str:
+    """Which of OBS's own known exit crashes killed it after its scene data was cleared, or "".
+
+    By the crashed thread's frames when there is a backtrace; without one, only by the log ending in
+    obs-websocket's module unload.
+    """
+    if SCENE_DATA_CLEARED not in shutdown_log:
+        return ""
+    if backtrace:
+        return known_upstream_crash(backtrace)
+    lines = shutdown_log.rstrip().splitlines()
+    if lines and lines[-1].endswith(WEBSOCKET_UNLOAD_STARTED):
+        return f"{WEBSOCKET_ACCEPT_RACE} (no core: OBS's log ends as obs-websocket's unload begins)"
+    return ""
 
 
 def known_upstream_crash(backtrace: str) -> str:

@@ -5,7 +5,7 @@ The backtraces are shaped like gdb's output on the cores CI's OBS left (frames s
 
 from __future__ import annotations
 
-from .harness import StopResult, known_upstream_crash
+from .harness import StopResult, known_upstream_crash, upstream_exit_crash
 
 WEBSOCKET_ACCEPT_CRASH = """\
 Program terminated with signal SIGSEGV, Segmentation fault.
@@ -37,3 +37,19 @@ def test_a_clean_exit_needs_code_0_and_the_whole_log_or_a_known_upstream_crash()
     upstream = StopResult("WM_DELETE_WINDOW", 0.2, -11, False, "log", "obs-websocket's IO thread accepting")
     assert upstream.ended_cleanly
     assert "upstream_crash=\"obs-websocket's IO thread accepting\"" in repr(upstream)
+
+
+SHUTDOWN_LOG = """\
+info: [obs-blur] filter 'Blur' destroyed
+info: All scene data cleared
+info: ------------------------------------------------
+info: [obs-websocket] [obs_module_unload] Shutting down...
+"""
+
+
+def test_without_a_core_only_a_log_ending_in_obs_websockets_unload_counts() -> None:
+    assert upstream_exit_crash(SHUTDOWN_LOG, "").startswith("obs-websocket's IO thread accepting")
+    assert upstream_exit_crash(SHUTDOWN_LOG + "info: Freeing OBS context data\n", "") == ""  # died later
+    assert upstream_exit_crash(SHUTDOWN_LOG.replace("All scene data cleared", "Not all sources were cleared"), "") == ""
+    assert upstream_exit_crash(SHUTDOWN_LOG, FILTER_CRASH) == ""  # a backtrace decides when there is one
+    assert upstream_exit_crash(SHUTDOWN_LOG, WEBSOCKET_ACCEPT_CRASH).startswith("obs-websocket's")
