@@ -38,7 +38,7 @@ from .filter_checks import (
     wait_until,
     worker_pids,
 )
-from .harness import FILTER_KIND, HeadlessObs
+from .harness import FILTER_KIND, SCENE, HeadlessObs
 from .test_background_blur import write_still_video
 
 pytestmark = pytest.mark.obs
@@ -550,6 +550,28 @@ def test_a_hundred_setting_changes_per_second(obs: HeadlessObs, media: Path) -> 
     assert np.abs(shot[background][:, :3].astype(int) - (0, 0, 255)).mean() <= 2.0
     assert mean_abs_diff(shot[person][:, :3], original[person]) <= 3.0
     assert_healthy(obs, "Storm")
+
+
+def test_removing_the_cases_scenes_destroys_their_filters(obs: HeadlessObs) -> None:
+    """Each case's scene and sources removed as a user would: every filter on them is destroyed (nothing
+    of the filter keeps a source alive), and OBS exits below with the collection's own sources only."""
+    obs.client.set_current_program_scene(SCENE)
+    scenes = [scene["sceneName"] for scene in obs.client.get_scene_list().scenes if scene["sceneName"] != SCENE]
+    sources = [item["sourceName"] for scene in scenes for item in obs.client.get_scene_item_list(scene).scene_items]
+    filtered = [source for source in sources if obs.filter_kinds(source).get(FILTER) == FILTER_KIND]
+    assert len(scenes) >= 7 and len(filtered) >= 7, (scenes, filtered)
+    destroyed_before = obs.log_text().count(f"filter '{FILTER}' destroyed")
+
+    for source in sources:
+        obs.client.remove_input(source)
+    for scene in scenes:
+        obs.client.remove_scene(scene)
+
+    def all_destroyed() -> bool:
+        return obs.log_text().count(f"filter '{FILTER}' destroyed") == destroyed_before + len(filtered)
+
+    wait_until(all_destroyed, f"the filters of {filtered} destroyed")
+    assert obs.python_errors() == [], "\n".join(obs.python_errors())
 
 
 def test_clean_shutdown_after_all_cases(obs: HeadlessObs) -> None:
