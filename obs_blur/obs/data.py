@@ -11,7 +11,8 @@ start, which "Reload Scripts" keeps while it re-imports this module.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Optional
 
 from obs_blur.obs import libobs
@@ -101,6 +102,20 @@ class ObsData:
             self.set_default_int(key, value)
         else:
             raise TypeError(f"cannot store {type(value).__name__} default {key!r}")
+
+
+@contextmanager
+def stored_settings(source: int) -> Iterator[Optional[ObsData]]:
+    """The settings of ``source`` (None where libobs gives none), released afterwards.
+
+    Write through it on the UI thread only (see ``settings_writer``).
+    """
+    settings = libobs.obs_source_get_settings(source)
+    try:
+        yield ObsData(settings) if settings else None
+    finally:
+        if settings:
+            libobs.obs_data_release(settings)
 
 
 class Properties:

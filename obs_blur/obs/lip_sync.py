@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Optional
 
 from obs_blur.obs import libobs
-from obs_blur.obs.data import ObsData
+from obs_blur.obs.data import ObsData, stored_settings
 from obs_blur.obs.filter_settings import ALIGN_VIDEO
 
 #: The audio source the user picked ("" for none): the dialog's list.
@@ -109,7 +109,9 @@ def apply_delay(filter_source: int, delay_ms: Optional[int]) -> str:
     """
     if not _offsets_available():
         return "this OBS cannot set an audio sync offset from a script"
-    with _settings_of(filter_source) as data:
+    with stored_settings(filter_source) as data:
+        if data is None:
+            return "the filter has no settings"
         picked = data.get_string(AUDIO_SOURCE)
         if not data.get_stored(ALIGN_VIDEO):
             return "turn on 'Delay the video to match the mask' first"
@@ -131,8 +133,8 @@ def take_back_if_alignment_off(filter_source: int) -> Optional[str]:
     """UI task after ``update``: with the alignment off, remove what the button added; returns the log line."""
     if not _offsets_available():
         return None
-    with _settings_of(filter_source) as data:
-        if data.get_stored(ALIGN_VIDEO):
+    with stored_settings(filter_source) as data:
+        if data is None or data.get_stored(ALIGN_VIDEO):
             return None
         return _take_back(data)
 
@@ -163,15 +165,6 @@ def _add_offset(audio: int, milliseconds: int) -> None:
 def _offsets_available() -> bool:
     needed = (libobs.obs_get_source_by_name, libobs.obs_source_get_sync_offset, libobs.obs_source_set_sync_offset)
     return all(function is not None for function in needed) and libobs.obs_initialized()
-
-
-@contextmanager
-def _settings_of(source: int) -> Iterator[ObsData]:
-    settings = libobs.obs_source_get_settings(source)
-    try:
-        yield ObsData(settings)
-    finally:
-        libobs.obs_data_release(settings)
 
 
 @contextmanager

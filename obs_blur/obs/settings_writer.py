@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Callable
 
 from obs_blur.obs import libobs
-from obs_blur.obs.data import ObsData
+from obs_blur.obs.data import ObsData, stored_settings
 from obs_blur.obs.dialog import STATUS
 from obs_blur.obs.filter_settings import SETTING_KEYS, StoredValue, defaults, sanitize
 from obs_blur.obs.status import BEFORE_FIRST_STATUS
@@ -38,14 +38,11 @@ def publish_readouts(source: int, texts: dict[str, str]) -> None:
     second from the graphics thread, the race with obs-websocket described above is the likely cause
     of a segfault seen once in the soak test. Tools read the stats file instead.
     """
-    settings = libobs.obs_source_get_settings(source)
-    if settings:
-        try:
-            data = ObsData(settings)
-            for key, text in texts.items():
-                data.set_string(key, text)
-        finally:
-            libobs.obs_data_release(settings)
+    with stored_settings(source) as data:
+        if data is None:
+            return
+        for key, text in texts.items():
+            data.set_string(key, text)
 
 
 def stored_values(data: ObsData) -> dict[str, StoredValue]:
@@ -97,14 +94,10 @@ def _repair_stored_settings(source: int, models: ModelChoices) -> None:
 
 def _write_repairs(source: int, models: ModelChoices) -> dict[str, str]:
     """Repair the settings stored in ``source``; returns ``{key: "old -> new"}`` for each value written."""
-    settings = libobs.obs_source_get_settings(source)
-    if not settings:
-        return {}
-    try:
-        data = ObsData(settings)
+    with stored_settings(source) as data:
+        if data is None:
+            return {}
         repaired, corrections = sanitize(stored_values(data), models)
         for key in corrections:
             data.set_value(key, getattr(repaired, key))
         return corrections
-    finally:
-        libobs.obs_data_release(settings)
