@@ -146,7 +146,9 @@ def test_without_os_set_blocking_the_filter_gets_masks_from_one_worker(
     masks: list[Any] = []
 
     def exchange() -> bool:
-        mask = link.exchange(lambda: (len(spawned) * 1000 + len(masks), frame))
+        frame[0, 0, 0] = len(masks) % 256  # a changing picture: a still one is not segmented again
+        link.offer(lambda: (len(spawned) * 1000 + len(masks), frame))
+        mask = link.take(lambda _in_flight_s, _latency_s: 0.0)
         if mask is not None:
             masks.append(mask)
         return len(masks) >= 3
@@ -187,3 +189,29 @@ def test_a_stamp_taken_in_a_child_process_lies_between_two_taken_here() -> None:
     child = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     after = clock_ns()
     assert before <= int(child.stdout) <= after
+
+
+def test_a_mask_known_to_be_close_is_waited_for_within_the_budget(link: Any, astronaut: np.ndarray) -> None:
+    """The frame engine's early hand-over: offer at the frame's start, take with a bounded wait at its draw."""
+    frame = bgra(astronaut, CAPTURE)
+    tick_until(link, lambda: link.ready, timeout=20)
+    budgets: list[tuple[float, float]] = []
+
+    def budget(in_flight_s: float, typical_latency_s: float) -> float:
+        budgets.append((in_flight_s, typical_latency_s))
+        return 0.5
+
+    for number in range(5):
+        frame[0, 0, 0] = number  # a changing picture: a still one is not segmented again
+        link.tick(SETTINGS)
+        assert link.offer(lambda number=number: (number, frame)) is None
+        mask = link.take(budget)
+        if number == 0:
+            assert mask is None and budgets == [], "no latency known yet: no wait"
+            tick_until(link, lambda: link.take(budget) is not None, timeout=10)
+            continue
+        assert mask is not None and mask.frame_number == number, "the mask of the frame just offered"
+        assert 0.0 < link.waited_s < 0.5
+    in_flight_s, typical_s = budgets[-1]
+    print(f"waited {1000 * link.waited_s:.1f} ms; worker latency {1000 * typical_s:.1f} ms")
+    assert 0.0 <= in_flight_s < typical_s < 0.5

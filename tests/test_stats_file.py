@@ -29,9 +29,9 @@ class FakeFilter:
 def test_render_stats_drain_times_and_keep_counts() -> None:
     stats = RenderStats()
     stats.add(2.0, passed_through=True)
-    stats.add(3.0, passed_through=False)
-    assert stats.take_render_ms() == [2.0, 3.0]
-    assert stats.take_render_ms() == []
+    stats.add(3.0, passed_through=False, waited_ms=1.5)
+    assert stats.take() == ([2.0, 3.0], [0.0, 1.5])
+    assert stats.take() == ([], [])
     assert (stats.frames, stats.passthrough_frames) == (2, 1)
 
 
@@ -40,7 +40,7 @@ def test_render_times_stay_bounded_when_nobody_takes_them() -> None:
     stats = RenderStats()
     for frame in range(3 * MAX_KEPT_RENDER_TIMES):
         stats.add(float(frame), passed_through=False)
-    taken = stats.take_render_ms()
+    taken, _waits = stats.take()
     assert taken == [float(frame) for frame in range(2 * MAX_KEPT_RENDER_TIMES, 3 * MAX_KEPT_RENDER_TIMES)]
     assert stats.frames == 3 * MAX_KEPT_RENDER_TIMES
 

@@ -3,8 +3,11 @@
 
     python tools/bench_obs.py [--sizes 1280x720 1920x1080] [--seconds 10] [--warmup 3] [--json FILE]
 
-Per canvas size (30 fps), one OBS with one image source filling the canvas (scikit-image's astronaut,
-a real photo, scaled to cover), measured over ``--seconds`` after a warm-up, case by case:
+Per canvas size (30 fps), one OBS with one looping media source filling the canvas: a camera-like
+video (``tests/obs/camera_video.py``: scikit-image's astronaut, a real photo, scaled to cover,
+swaying sideways with per-frame sensor noise, so every frame is new to the filter as a webcam's
+is; a still picture would leave the worker idle). Measured over ``--seconds`` after a warm-up, case
+by case:
 
 * ``no filter``: the source alone, what OBS costs without us;
 * ``filter blur``: ``obs_blur_filter`` with its default settings;
@@ -25,7 +28,8 @@ Columns, all over the window:
   GetStats, i.e. over the window, also normalised to all cores);
 * **worker CPU %**: the same for OBS's child processes (the mask worker runs in its own process, so
   the OBS process alone would hide the inference cost);
-* **mask age** (median, frames) and **masks/s** from the stats file.
+* **mask age** (median, frames), **masks/s** and the **wait for a mask** (median / max ms per
+  frame, ``obs_blur/mask_timing.py``) from the stats file.
 
 llvmpipe renders on the CPU, so anything else running on the machine slows OBS down: the CPU that
 processes outside this benchmark used (from ``/proc/stat``) is in the JSON, and a window where it
@@ -58,12 +62,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from obs_blur.segmentation.manifest import read_model_choices
+from tests.obs.camera_video import picture_covering, write_camera_video
 from tests.obs.conftest import pydeps_for_tests
 from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CASES = ("no filter", "filter blur", "filter mask", "filter blur while switching models")
-SOURCE = "Photo"
+SOURCE = "Camera"
 FILTER = "Background Blur"
 FPS = 30
 DASH = "\N{EN DASH}"  # an empty table cell
@@ -256,6 +261,7 @@ class CaseResult:
     frames_counted: Optional[int] = None  # Δ "frames" in the stats file: how many renders the samples should be
     mask_age_frames: Optional[float] = None
     masks_per_s: Optional[float] = None
+    mask_wait_ms: Optional[dict[str, float]] = None  # median, max per frame, share of frames that waited
     filter: dict[str, Any] = field(default_factory=dict)  # provider, model(s), status, pass-through share
     model_switches: int = 0
     attempts: int = 1  # windows measured for this case (more when other processes disturbed one)
@@ -323,6 +329,13 @@ def _add_filter_stats(result: CaseResult, entries: list[dict[str, Any]]) -> None
         }
     frames_before = entries[0].get("frames", 0) - len(entries[0].get("render_ms", []))
     result.frames_counted = entries[-1].get("frames", 0) - frames_before
+    waits = [ms for entry in entries for ms in entry.get("mask_wait_ms", [])]
+    if waits:
+        result.mask_wait_ms = {
+            "median": round(statistics.median(waits), 3),
+            "max": round(max(waits), 3),
+            "waited_share": round(sum(ms > 0 for ms in waits) / len(waits), 3),
+        }
     ages = [entry["mask_age_frames"] for entry in entries if entry.get("mask_age_frames") is not None]
     result.mask_age_frames = statistics.median(ages) if ages else None
     rates = [entry["masks_per_s"] for entry in entries if entry.get("masks_per_s") is not None]
@@ -339,16 +352,12 @@ def _add_filter_stats(result: CaseResult, entries: list[dict[str, Any]]) -> None
 
 
 # --- one canvas -------------------------------------------------------------------------------------
-def photo_covering(width: int, height: int) -> np.ndarray:
-    """scikit-image's astronaut (BGR) scaled to cover width x height and centre-cropped."""
+def camera_video(width: int, height: int, work: Path) -> Path:
+    """scikit-image's astronaut covering width x height, as a camera-like video (see the module docstring)."""
     from skimage import data
 
     photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    scale = max(width / photo.shape[1], height / photo.shape[0])
-    size = (max(width, round(photo.shape[1] * scale)), max(height, round(photo.shape[0] * scale)))
-    scaled = cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC)
-    top, left = (size[1] - height) // 2, (size[0] - width) // 2
-    return scaled[top : top + height, left : left + width]
+    return write_camera_video(picture_covering(photo, width, height), work / f"camera-{width}x{height}.mp4")
 
 
 def check_switched_models() -> None:
@@ -414,13 +423,12 @@ def bench_canvas(width: int, height: int, args: argparse.Namespace, work: Path) 
     """One OBS at this canvas with the photo as its only source; the four cases in order."""
     canvas = f"{width}x{height}"
     stats = StatsReader(work / f"stats-{canvas}.json")
-    photo_file = work / f"photo-{canvas}.png"
-    cv2.imwrite(str(photo_file), photo_covering(width, height))
+    video_file = camera_video(width, height, work)
     environment = {"OBS_BLUR_STATS": str(stats.path)}
     settings = ObsSettings(width=width, height=height, fps=FPS, pydeps=pydeps_for_tests(), environment=environment)
     run = HeadlessObs(work / f"obs-{canvas}", settings).start()
     try:
-        run.add_image_source(SOURCE, photo_file)
+        run.add_media_source(SOURCE, video_file)
         results, first_mask_s = run_cases(run, canvas, args, stats)
         log, errors = run.log_text(), run.python_errors()
     finally:
@@ -480,6 +488,7 @@ TABLE_HEADER = (
     "worker CPU %",
     "mask age (frames)",
     "masks/s",
+    "wait for mask ms median / max",
 )
 
 
@@ -490,6 +499,8 @@ def or_dash(value: Any, form: str = "{}") -> str:
 def table_row(result: CaseResult) -> str:
     render = result.render_ms
     render_cell = DASH if render is None else f"{render['median']:.2f} / {render['p99']:.2f} / {render['max']:.2f}"
+    wait = result.mask_wait_ms
+    wait_cell = DASH if wait is None else f"{wait['median']:.2f} / {wait['max']:.2f}"
     cells = [
         result.canvas,
         result.case,
@@ -502,6 +513,7 @@ def table_row(result: CaseResult) -> str:
         f"{result.worker_cpu_percent:.0f}",
         or_dash(result.mask_age_frames, "{:g}"),
         or_dash(result.masks_per_s, "{:.1f}"),
+        wait_cell,
     ]
     return "| " + " | ".join(cells) + " |"
 

@@ -119,23 +119,24 @@ class BackgroundBlurFilter:
         libobs.log(libobs.LOG_INFO, f"filter '{self.name}' destroyed")
 
     def video_tick(self, seconds: float) -> None:
-        """Once per frame on the graphics thread: poll the worker (started after the first frame)."""
-        del seconds
+        """Once per frame on the graphics thread, before any draw: poll the worker (started after the
+        first frame) and hand it the previous frame's capture, so its mask can be ready for this frame."""
         self._ticks += 1
         self.frame_size = self._target_size()
         engine = self.engine
         if engine is not None and not self._suspended:
             engine.masks.tick(self.settings)
+            engine.tick(seconds)
 
     def video_render(self, effect: Optional[int]) -> None:
         """Draw the filtered frame; times the whole callback for the stats file."""
         del effect  # the effect meant for sync sources; the filter brings its own
         started = time.perf_counter()
-        passed_through = True
+        passed_through, waited_s = True, 0.0
         try:
-            passed_through = self._render()
+            passed_through, waited_s = self._render()
         finally:
-            self.render_stats.add((time.perf_counter() - started) * 1000.0, passed_through)
+            self.render_stats.add((time.perf_counter() - started) * 1000.0, passed_through, waited_s * 1000.0)
 
     def button_clicked(self, property_name: str) -> bool:
         """A button in the dialog (UI thread); True makes OBS rebuild the dialog, which shows the new status."""
@@ -192,8 +193,11 @@ class BackgroundBlurFilter:
         report = engine.masks.report() if engine is not None else None
         info = engine.info() if engine is not None else None
         in_use = info is not None and self.last_problem is None and not self._hidden()
+        render_ms, wait_ms = self.render_stats.take()
         return self.name, {
-            "render_ms": [round(ms, 3) for ms in self.render_stats.take_render_ms()],
+            "render_ms": [round(ms, 3) for ms in render_ms],
+            "mask_wait_ms": [round(ms, 3) for ms in wait_ms],
+            "still_picture": bool(engine is not None and engine.masks.still_picture),
             "mask_age_frames": info.mask_age_frames if in_use else None,
             "masks_per_s": round(report.masks_per_s, 2) if report else 0.0,
             "mask_ms": report.ms_per_mask if report else None,
@@ -208,26 +212,31 @@ class BackgroundBlurFilter:
         }
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _render(self) -> bool:
-        """Draw this frame; returns True when the target was drawn unchanged."""
+    def _render(self) -> tuple[bool, float]:
+        """Draw this frame; returns (drawn unchanged, seconds waited for the mask)."""
         size = self._target_size()
         if not size[0] or not size[1]:
             self.last_problem = status.NO_VIDEO  # a media source before its first frame or after its end
-            return True
+            return True, 0.0
         engine = self._engine()
         if engine is None:
             libobs.obs_source_skip_video_filter(self.source)
-            return True
+            return True, 0.0
+        waited_s = 0.0
         try:
-            if self._needs_new_frame(engine):
+            new_frame = self._needs_new_frame(engine)
+            if new_frame:
                 self._captured_tick, self._captured_at = self._ticks, time.monotonic()
                 engine.new_frame(size, self.settings)
+                waited_s = engine.waited_s
             self.last_problem = engine.draw(size, self.settings)
+            if new_frame:
+                engine.frame_done()
             self._measure_video_delay(engine)
         except Exception as error:
             self.last_problem = status.internal_error(error)
             raise  # the callback guard logs it once and passes the video through
-        return self.last_problem is not None
+        return self.last_problem is not None, waited_s
 
     def _needs_new_frame(self, engine: Any) -> bool:
         """Once per video tick: a second draw in the same tick (a screenshot, a projector) reuses the frame."""
@@ -275,7 +284,8 @@ class BackgroundBlurFilter:
         if self.last_problem is not None:
             return status.passes_through(self.last_problem)
         mode = status.mode_text(self.settings.mode, self.settings.blur_strength)
-        return status.mask_in_use(self._paused(), engine.masks.report(), engine.info().mask_age_frames, mode)
+        report, age = engine.masks.report(), engine.info().mask_age_frames
+        return status.mask_in_use(self._paused(), engine.masks.still_picture, report, age, mode)
 
     def _hidden(self) -> bool:
         """Whether no scene or view shows the filtered source (libobs then renders none of its filters)."""

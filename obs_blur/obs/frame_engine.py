@@ -1,13 +1,21 @@
 """The real frame path of one Background Blur filter: GPU passes around an out-of-process mask worker.
 
-Per video frame (``new_frame``, graphics thread, once per tick however often OBS draws the filter):
+Per video frame, on the graphics thread:
 
-1. render the filter's target once, full size, into a frame render target (a ring of them when
-   ``align_video`` is on, so older frames stay available);
-2. if the worker has a model: downsample to capture size the way the model's family resizes, and
-   stage it for read-back;
-3. if the worker is free: read back the newest frame staged on an earlier frame and submit it;
-4. take the newest result, if any, and upload its coefficients (RG32F).
+- ``tick`` (video_tick, at the start of the frame): if the worker is free, read back the capture
+  staged by the previous frame (its copy finished long ago) and submit it, unless the picture has
+  not changed since its mask settled (``StillPictureGate``: then the mask in use is stamped with
+  that frame and the worker idles);
+- ``new_frame`` (the first draw of the frame):
+
+  1. render the filter's target once, full size, into a frame render target (a ring of them when
+     ``align_video`` is on, so older frames stay available);
+  2. if the worker has a model: downsample to capture size the way the model's family resizes, and
+     stage it for read-back;
+  3. take the newest result, waiting a few milliseconds for the one in flight when the worker's
+     usual latency says it is that close (``mask_timing``): the frame is then drawn with the mask
+     of the frame before it (mask age 1) instead of two frames before;
+  4. upload the result's coefficients (RG32F).
 
 Per draw (``draw``): the composite technique of the mode (``obs_blur.modes``), one full-size pass
 straight into the caller's target, plus the background blur at 1/4 size in blur mode. Until the
@@ -21,7 +29,7 @@ the filter imports it lazily and explains a missing dependency instead of failin
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
@@ -29,6 +37,7 @@ import numpy as np
 from obs_blur.blur_plan import blur_work_plan
 from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
 from obs_blur.errors import ObsBlurError
+from obs_blur.mask_timing import mask_wait_budget_s
 from obs_blur.modes import Composite, mode_named
 from obs_blur.obs import libobs, status
 from obs_blur.obs.filter_settings import FilterSettings
@@ -53,6 +62,8 @@ ALIGN_RING = 4
 #: Largest blur sigma in work pixels: a stronger blur works at a smaller size instead of with more taps.
 #: A mask older than this is not drawn any more (a worker that stopped answering, a model that reloads slowly).
 STALE_MASK_S = 2.0
+#: Weight of the newest frame in the running mean of the filter's own rendering time.
+RENDER_TIME_WEIGHT = 0.1
 Size = tuple[int, int]
 
 
@@ -112,11 +123,29 @@ class FrameEngine:
         self.readback = StagingRing()
         self.coefficients = CoefficientTexture()
         self.picture = BackgroundPicture()
+        self.frame_interval_s = 1.0 / 30.0
+        self.render_s = 0.0  # running mean of new_frame + draw, without the wait for a mask
+        self.waited_s = 0.0  # how long the last new_frame waited for a mask
+        self._offered = False  # a capture was offered to the worker since the last new_frame
+        self._frame_started = 0.0
 
     # -- once per video frame ------------------------------------------------------------------
 
+    def tick(self, frame_interval_s: float) -> None:
+        """Start of a frame (video_tick): offer the worker the capture the previous frame staged."""
+        if frame_interval_s > 0:
+            self.frame_interval_s = frame_interval_s
+        if not self.masks.ready:
+            return
+        libobs.obs_enter_graphics()  # video_tick runs outside the graphics context
+        try:
+            self._offer(self.frame_number + 1)
+        finally:
+            libobs.obs_leave_graphics()
+
     def new_frame(self, size: Size, settings: FilterSettings) -> None:
-        """Render the target, feed the worker, take its newest mask (see the module docstring)."""
+        """Render the target, stage its capture, take the newest mask (see the module docstring)."""
+        self._frame_started = time.perf_counter()
         self.frame_number += 1
         self._size_ring(ALIGN_RING if settings.align_video else 1)
         frame = self.frames[self.frame_number % len(self.frames)]
@@ -127,7 +156,11 @@ class FrameEngine:
             capture_size, technique = self._capture_plan(settings.model, size)
             captured = downsample(self.effect, technique, frame.texture, size, self.capture, capture_size)
             self.readback.stage(captured, capture_size, self.frame_number)
-        mask = self.masks.exchange(self._read_capture)
+        if not self._offered:  # no video_tick since the last frame: offer from here
+            self._offer(self.frame_number)
+        self._offered = False
+        mask = self.masks.take(self._wait_budget)
+        self.waited_s = self.masks.waited_s
         if mask is not None:
             self.coefficients.upload(mask.coefficients)
             self.mask, self._mask_received = mask, time.monotonic()
@@ -156,6 +189,13 @@ class FrameEngine:
         self._shown = current.frame_number
         return problem
 
+    def frame_done(self) -> None:
+        """After the frame's draw: fold its rendering time (without the wait) into ``render_s``."""
+        if self._frame_started:
+            spent = time.perf_counter() - self._frame_started - self.waited_s
+            self.render_s += RENDER_TIME_WEIGHT * (spent - self.render_s)
+            self._frame_started = 0.0
+
     def info(self) -> FrameInfo:
         return FrameInfo(self.frame_number, self.mask.frame_number if self.mask else None, self._shown)
 
@@ -174,6 +214,16 @@ class FrameEngine:
         self.effect.destroy()
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _offer(self, before_frame: int) -> None:
+        """Offer the newest capture staged before ``before_frame``; an unchanged picture keeps its mask."""
+        self._offered = True
+        held = self.masks.offer(lambda: self._read_capture(before_frame))
+        if held is not None and self.mask is not None:
+            self.mask, self._mask_received = replace(self.mask, frame_number=held), time.monotonic()
+
+    def _wait_budget(self, in_flight_s: float, typical_latency_s: float) -> float:
+        return mask_wait_budget_s(self.frame_interval_s, self.render_s, in_flight_s, typical_latency_s)
 
     def _why_unchanged(self) -> Optional[str]:
         report = self.masks.report()
@@ -212,13 +262,13 @@ class FrameEngine:
             self.effect.set_vec2("bg_uv_offset", *offset)
         return None
 
-    def _read_capture(self) -> Optional[tuple[int, np.ndarray]]:
-        """The newest staged capture frame for the worker; notes whether the video has transparency.
+    def _read_capture(self, before_frame: int) -> Optional[tuple[int, np.ndarray]]:
+        """The newest capture staged before ``before_frame``; notes whether the video has transparency.
 
         The capture is small (about 256x144), so the check costs microseconds, and it spares an opaque
         video (a camera) the alpha handling that only transparent ones need (``render_filter_target``).
         """
-        frame = self.readback.read_newest_before(self.frame_number)
+        frame = self.readback.read_newest_before(before_frame)
         if frame is not None:
             self.transparent = bool((frame[1][..., 3] < 255).any())
         return frame

@@ -6,7 +6,13 @@ several threads: video_tick and video_render on the graphics thread, video_rende
 obs-websocket thread (screenshots), destroy on the UI or the destroy thread, script_unload on the
 UI thread. libobs's graphics lock serialises the renders, but video_tick runs outside it. So
 every use of the client holds ``_lock``; the graphics thread only ever *tries* the lock and skips
-its turn when someone else holds it (a ``stop`` may take a second), so rendering never waits.
+its turn when someone else holds it (a ``stop`` may take a second), so rendering never waits for it.
+The one wait on the graphics thread is ``take``'s: a few milliseconds at most, for a mask the
+worker's usual latency says is about to arrive (``obs_blur/mask_timing.py``); it sleeps, so the GIL
+is free meanwhile, and the filter reports it (``mask_wait_ms`` in the stats file).
+
+A still picture is segmented until its mask settles and then not again until it changes
+(``obs_blur/still_picture.py``): new settings and a new worker process start that over.
 
 Faults (no model, onnxruntime missing, a crashed worker) are the client's to detect and to recover
 from (restart with back-off); this class turns each change between healthy and failing into one
@@ -28,10 +34,12 @@ from typing import Callable, Optional
 import numpy as np
 
 from obs_blur import paths, platforms
+from obs_blur.mask_timing import WorkerLatency
 from obs_blur.obs import libobs
 from obs_blur.obs import status as status_text
 from obs_blur.obs.filter_settings import FilterSettings
-from obs_blur.worker.client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient
+from obs_blur.still_picture import StillPictureGate
+from obs_blur.worker.client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient, Result
 from obs_blur.worker.protocol import WorkerState, clock_s, first_line
 
 # The worker package logs through `logging` (loggers under "obs_blur.worker"); inside OBS nothing
@@ -42,6 +50,8 @@ _worker_logger = logging.getLogger("obs_blur.worker")
 if not any(isinstance(handler, logging.NullHandler) for handler in _worker_logger.handlers):
     _worker_logger.addHandler(logging.NullHandler())
 
+#: How often a bounded wait for a mask looks for it (a sleep: the GIL is free meanwhile).
+_WAIT_STEP_S = 0.0005
 #: Submitted frames remembered for matching results to video frames; results arrive within a few.
 _SEQ_MEMORY = 64
 
@@ -113,6 +123,10 @@ class MaskLink:
         self._start_problem = ""  # why the last start raised, with its retry delay; "" once one succeeds
         self._start_retry_at = 0.0
         self._start_backoff_s = FIRST_BACKOFF_S
+        self._still = StillPictureGate()
+        self._restarts_seen = 0
+        self._latency = WorkerLatency()
+        self.waited_s = 0.0  # how long the last ``take`` waited for a mask
 
     # -- graphics thread -----------------------------------------------------------------------
 
@@ -128,32 +142,64 @@ class MaskLink:
             if wanted != self._sent:
                 client.configure(wanted.model, wanted.device, None, wanted.smoothing, wanted.softness)
                 self._sent = wanted
+                self._still.reset()  # the same picture gets a different mask now
                 self._announced_ready = False
                 self._logged_fault = ""  # the user changed something: a fault now is news
             client.poll()
             self._log_changes(client)
 
-    def exchange(self, read_frame: Callable[[], Optional[tuple[int, np.ndarray]]]) -> Optional[Mask]:
-        """Hand the worker a frame if it is free (``read_frame`` is only called then), and take a new result.
+    def offer(self, read_frame: Callable[[], Optional[tuple[int, np.ndarray]]]) -> Optional[int]:
+        """Hand the worker the newest capture if it is free (``read_frame`` is only called then).
 
-        ``read_frame`` returns (video frame number, capture-size BGRA pixels) or None.
+        ``read_frame`` returns (video frame number, capture-size BGRA pixels) or None. Returns that
+        frame number when the capture was not sent because the picture has not changed since its
+        mask settled (``StillPictureGate``): the mask in use holds for that frame too. None otherwise.
         """
+        with self._try_lock() as locked:
+            client = self._client
+            if not locked or client is None or self._suspended or not client.accepts_frames:
+                return None
+            frame = read_frame()
+            if frame is None:
+                return None
+            frame_number, pixels = frame
+            if client.restarts != self._restarts_seen:  # a new worker process: let it prove itself on the picture
+                self._restarts_seen = client.restarts
+                self._still.reset()
+            if self._still.unchanged(pixels):
+                return frame_number
+            if client.submit(pixels):
+                self._remember(client.last_submitted_seq, frame_number)
+                self._still.segmenting(pixels, client.last_submitted_seq)
+            return None
+
+    def take(self, wait_budget: Callable[[float, float], float]) -> Optional[Mask]:
+        """The newest mask not taken before, matched to its video frame; None if there is none.
+
+        When none has arrived but one is in flight, ``wait_budget(in_flight_s, typical_latency_s)``
+        says how long to wait for it (``mask_timing.mask_wait_budget_s``); ``waited_s`` says how long
+        this call waited.
+        """
+        self.waited_s = 0.0
         with self._try_lock() as locked:
             client = self._client
             if not locked or client is None or self._suspended:
                 return None
-            if client.accepts_frames:
-                frame = read_frame()
-                if frame is not None and client.submit(frame[1]):
-                    self._remember(client.last_submitted_seq, frame[0])
-            result = client.latest_result()
+            result = client.latest_result() or self._wait_for_result(client, wait_budget)
             if result is None:
                 return None
             self._logged_fault = ""  # a mask: the next fault is news again, even the same one
+            self._latency.add((result.finished_ns - result.submitted_ns) / 1e9)
+            self._still.mask_arrived(result.seq, result.coefficients)
             frame_number = self._frame_of_seq.get(result.seq)
             if frame_number is None:
                 return None  # a frame from before a restart or a forgotten one: cannot be placed in time
             return Mask(frame_number, result.coefficients, result.model, result.latency_ms)
+
+    @property
+    def still_picture(self) -> bool:
+        """The capture has not changed since its mask settled: the worker idles until it does."""
+        return self._still.settled
 
     @property
     def ready(self) -> bool:
@@ -206,6 +252,25 @@ class MaskLink:
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _wait_for_result(
+        self, client: MaskWorkerClient, wait_budget: Callable[[float, float], float]
+    ) -> Optional[Result]:
+        """Wait (sleeping, GIL released) up to the budget for the mask in flight; None when it does not come."""
+        in_flight_s, typical_s = client.in_flight_s, self._latency.typical_s
+        if in_flight_s is None or typical_s is None:
+            return None
+        budget_s = wait_budget(in_flight_s, typical_s)
+        if budget_s <= 0.0:
+            return None
+        started = time.perf_counter()
+        deadline = started + budget_s
+        result = None
+        while result is None and time.perf_counter() < deadline and client.in_flight_s is not None:
+            time.sleep(_WAIT_STEP_S)
+            result = client.latest_result()
+        self.waited_s = time.perf_counter() - started
+        return result
+
     @contextlib.contextmanager
     def _try_lock(self) -> Iterator[bool]:
         locked = self._lock.acquire(blocking=False)
@@ -230,6 +295,9 @@ class MaskLink:
             return None
         self._start_problem, self._start_backoff_s = "", FIRST_BACKOFF_S
         self._client, self._sent, self._frame_of_seq = client, None, {}
+        self._still.reset()
+        self._restarts_seen = client.restarts
+        self._latency.clear()
         if client.pid:
             libobs.log(libobs.LOG_INFO, f"filter '{self._filter_name()}': mask worker {client.pid} started")
         return client

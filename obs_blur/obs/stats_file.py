@@ -8,6 +8,8 @@ the same folder, then a rename), as::
      "filters": {"<filter name>": {
          "render_ms": [video_render durations in ms since the last write (time.perf_counter around
                        the whole callback; the newest MAX_KEPT_RENDER_TIMES)],
+         "mask_wait_ms": [of each of those, the ms it waited for a mask about to arrive (mask_timing)],
+         "still_picture": <true while the picture has not changed since its mask settled: no segmenting>,
          "mask_age_frames": <int or null>, "masks_per_s": <float>, "mask_ms": <float or null>,
          "provider": "<str>", "model": "<str>", "status": "<str>",
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
@@ -48,20 +50,24 @@ class RenderStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._render_ms: deque[float] = deque(maxlen=MAX_KEPT_RENDER_TIMES)
+        self._wait_ms: deque[float] = deque(maxlen=MAX_KEPT_RENDER_TIMES)
         self.frames = 0
         self.passthrough_frames = 0
 
-    def add(self, milliseconds: float, passed_through: bool) -> None:
+    def add(self, milliseconds: float, passed_through: bool, waited_ms: float = 0.0) -> None:
         with self._lock:
             self._render_ms.append(milliseconds)
+            self._wait_ms.append(waited_ms)
             self.frames += 1
             self.passthrough_frames += passed_through
 
-    def take_render_ms(self) -> list[float]:
-        """The durations recorded since the previous call (the newest ``MAX_KEPT_RENDER_TIMES`` of them)."""
+    def take(self) -> tuple[list[float], list[float]]:
+        """(render durations, waits for a mask within them) recorded since the previous call, the
+        newest ``MAX_KEPT_RENDER_TIMES`` of each."""
         with self._lock:
-            taken = list(self._render_ms)
+            taken = list(self._render_ms), list(self._wait_ms)
             self._render_ms.clear()
+            self._wait_ms.clear()
         return taken
 
 

@@ -21,6 +21,8 @@ NO_VIDEO = "Waiting for video: the source shows no frame (not started yet, ended
 HIDDEN = "Hidden: the source is not shown in any scene or view, so nothing is drawn and no mask is made"
 #: The status's start while a media source is paused: its last frame stays on screen, filtered.
 PAUSED = "Paused: the mask of the paused frame stays in use"
+#: The status's speed part while the picture stays the same (a photo, a frozen camera).
+STILL_PICTURE = "still picture: not segmented again until it changes"
 #: The status's start while masks are drawn.
 MASK_IN_USE = "Mask in use"
 
@@ -51,13 +53,18 @@ def starting(size: tuple[int, int]) -> str:
     return f"Starting ({width}x{height})"
 
 
-def mask_in_use(paused: bool, report: WorkerFigures, mask_age_frames: Optional[int], mode: str) -> str:
-    """Which model runs where, how fast, and how old the drawn mask is; ``mode`` from ``mode_text``."""
-    speed = (
-        f"{report.ms_per_mask:.1f} ms per mask, {report.masks_per_s:.0f} masks/s"
-        if report.ms_per_mask is not None
-        else "measuring speed"
-    )
+def mask_in_use(paused: bool, still: bool, report: WorkerFigures, mask_age_frames: Optional[int], mode: str) -> str:
+    """Which model runs where, how fast, and how old the drawn mask is; ``mode`` from ``mode_text``.
+
+    ``paused``: a paused media source; ``still``: the picture has not changed since its mask settled,
+    so the worker idles (its speed figures would be stale: the status says so instead).
+    """
+    if still:
+        speed = STILL_PICTURE
+    elif report.ms_per_mask is not None:
+        speed = f"{report.ms_per_mask:.1f} ms per mask, {report.masks_per_s:.0f} masks/s"
+    else:
+        speed = "measuring speed"
     start = PAUSED if paused else MASK_IN_USE
     return f"{start}: {report.model} on {report.provider}; {speed}; mask age {mask_age_frames} frames ({mode})"
 

@@ -116,6 +116,11 @@ class MaskWorkerClient:
         return self._frame_slot_free()
 
     @property
+    def in_flight_s(self) -> Optional[float]:
+        """Seconds since the frame the worker is computing was submitted; None when it computes none."""
+        return None if self._outstanding is None else clock_s() - self._outstanding_since
+
+    @property
     def last_submitted_seq(self) -> int:
         """Sequence number of the newest frame :meth:`submit` accepted (0 before the first); results carry it."""
         return self._next_seq - 1

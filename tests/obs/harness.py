@@ -430,6 +430,20 @@ class HeadlessObs:
             time.sleep(0.1)
         raise TimeoutError(f"image source {name!r} never rendered {image_file}")
 
+    def add_media_source(self, name: str, video_file: Path, timeout_s: float = 20.0) -> None:
+        """Add a looping media source playing ``video_file`` and wait until it shows a frame."""
+        from obsws_python.error import OBSSDKRequestError
+
+        settings = {"local_file": str(video_file), "is_local_file": True, "looping": True}
+        self.client.create_input(SCENE, name, "ffmpeg_source", settings, True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OBSSDKRequestError):  # no frame decoded yet
+                if self.screenshot(name)[..., 3].any():
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"media source {name!r} never showed a frame of {video_file}")
+
     def filter_kinds(self, source: str) -> dict[str, str]:
         """``{filter name: filter kind}`` on ``source``."""
         return {item["filterName"]: item["filterKind"] for item in self.client.get_source_filter_list(source).filters}

@@ -28,6 +28,7 @@ class FakeClient:
         self.stats: dict[str, float] = {}
         self.accepts_frames = False
         self.result: Optional[Any] = None
+        self.in_flight_s: Optional[float] = None
 
     @property
     def ready(self) -> bool:
@@ -54,7 +55,8 @@ class FakeClient:
 
 
 class Result:
-    seq = 1
+    seq, submitted_ns, finished_ns = 1, 0, 2_000_000
+    coefficients = None
 
 
 @pytest.fixture
@@ -117,7 +119,7 @@ def test_the_same_crash_after_healthy_masks_is_news(link_and_client: tuple[Any, 
     client.become_ready()
     link.tick(SETTINGS)
     client.result = Result()
-    link.exchange(lambda: None)  # a mask arrived: the worker was healthy again
+    link.take(lambda _in_flight_s, _latency_s: 0.0)  # a mask arrived: the worker was healthy again
     client.crash(0.5)
     link.tick(SETTINGS)
 

@@ -22,10 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 import pytest
 
 from . import leak_checks
+from .camera_video import picture_covering, write_camera_video
 from .conftest import require_obs, running_obs
 from .filter_checks import mean_abs_diff, wait_for_mask, wait_until, worker_pids
 from .harness import FILTER_KIND, NAME, HeadlessObs
@@ -38,6 +40,7 @@ RELOAD_RESULT = "obs_script_reload(background_blur.py) returned"
 TOGGLE_HOTKEY = "obs_blur.toggle_background_blur"
 PHOTO = "Person"
 OTHER_PHOTOS = ("Person 2", "Person 3", "Person 4")
+CAMERAS = ("Camera", "Camera 2")
 FILTER = "Blur"
 CYCLE_FILTER = "Cycle"
 CYCLES = 200
@@ -255,13 +258,22 @@ def assert_each_destroy_waited_briefly(log: str) -> None:
     assert len(waits) == 2 and max(waits) <= DESTROY_WAIT_LIMIT_S, waits
 
 
-def test_quit_while_the_workers_compute_masks(obs: HeadlessObs, leaks_of_obs_alone: int) -> None:
-    """Closing OBS while both workers run inference: a clean exit within 5 s, nothing left, no leak of ours."""
+def test_quit_while_the_workers_compute_masks(
+    obs: HeadlessObs, leaks_of_obs_alone: int, astronaut_png: Path, tmp_path: Path
+) -> None:
+    """Closing OBS while two cameras' workers run inference (and the photos' idle): a clean exit within
+    5 s, nothing left, no leak of ours."""
+    photo_workers = set(worker_pids(obs))
+    video = write_camera_video(picture_covering(cv2.imread(str(astronaut_png)), 640, 360), tmp_path / "camera.mp4")
+    for camera in CAMERAS:
+        obs.add_media_source(camera, video)
+    add_filters(obs, CAMERAS)
     workers = worker_pids(obs)
-    assert len(workers) == 2
-    busy = {pid: leak_checks.cpu_seconds(pid) for pid in workers}
+    cameras_workers = set(workers) - photo_workers
+    assert len(workers) == 4 and len(cameras_workers) == 2
+    busy = {pid: leak_checks.cpu_seconds(pid) for pid in cameras_workers}
     time.sleep(1.0)
-    assert all(leak_checks.cpu_seconds(pid) > busy[pid] for pid in workers), "the workers are not computing masks"
+    assert all(leak_checks.cpu_seconds(pid) > busy[pid] for pid in busy), "the workers are not computing masks"
 
     stopped = obs.stop()
 
