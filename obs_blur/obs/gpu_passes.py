@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
@@ -32,6 +33,14 @@ import numpy as np
 from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
+#: Names a variant of the effect file to load instead (``tools/profile_passes.py`` measures what each
+#: pass costs by loading variants with parts of it taken out). Unset for users.
+EFFECT_VARIABLE = "OBS_BLUR_EFFECT"
+
+
+def effect_path() -> Path:
+    """The effect file a new filter instance compiles: ``EFFECT_PATH`` unless ``OBS_BLUR_EFFECT`` names another."""
+    return Path(os.environ.get(EFFECT_VARIABLE) or EFFECT_PATH)
 
 _EFFECT_PARAMS = (
     "image",
@@ -201,7 +210,8 @@ class BackgroundPicture:
 class BlurEffect:
     """``background_blur.effect`` and its parameters."""
 
-    def __init__(self, path: Path = EFFECT_PATH) -> None:
+    def __init__(self, path: Optional[Path] = None) -> None:
+        path = path or effect_path()
         error = ctypes.c_void_p()
         self.pointer: int = libobs.gs_effect_create_from_file(str(path).encode("utf-8"), ctypes.byref(error))
         if not self.pointer:
