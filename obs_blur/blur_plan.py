@@ -7,6 +7,9 @@ is never loaded.
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 #: Blur sigma at strength 100, as a fraction of the frame height (about 25 px at 720p).
 MAX_SIGMA_PER_HEIGHT = 0.035
 #: The background blur works at this fraction of the frame's resolution (or finer for small frames).
@@ -34,3 +37,40 @@ def blur_work_plan(size: tuple[int, int], strength: float) -> tuple[tuple[int, i
     scale = BLUR_WORK_SCALE if sigma_frame <= 0 else min(BLUR_WORK_SCALE, MAX_WORK_SIGMA / sigma_frame)
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
     return work, sigma_frame * work[1] / height
+
+
+#: Pairs of taps the GPU blur reads on each side of the centre: radius ceil(2.5 * MAX_WORK_SIGMA) = 7
+#: work pixels, one bilinear read per pair of neighbouring pixels (1-2, 3-4, 5-6, 7-8).
+BLUR_TAP_PAIRS = 4
+
+
+class BlurTaps(NamedTuple):
+    """One pass of the separable Gaussian as the shader reads it: weights normalised to sum 1.
+
+    The centre pixel has weight ``centre``; pair k is read at ±``offsets[k]`` work pixels, each side
+    with weight ``weights[k]``. A pair beyond the kernel has weight 0.
+    """
+
+    centre: float
+    offsets: tuple[float, float, float, float]
+    weights: tuple[float, float, float, float]
+
+
+def blur_taps(sigma: float) -> BlurTaps:
+    """The taps of a Gaussian of ``sigma`` work pixels, computed once per frame instead of per pixel.
+
+    Two neighbouring pixels i and i+1 share one bilinear read placed between them in proportion to
+    their weights (the linear-sampling trick); the kernel reaches ceil(2.5 sigma) pixels, at most
+    ``BLUR_TAP_PAIRS`` pairs (``blur_work_plan`` keeps sigma at ``MAX_WORK_SIGMA`` or less).
+    """
+    s = max(sigma, 0.01)
+    radius = min(math.ceil(2.5 * s), 2 * BLUR_TAP_PAIRS - 1)
+    offsets, weights = [0.0] * BLUR_TAP_PAIRS, [0.0] * BLUR_TAP_PAIRS
+    for pair, i in enumerate(range(1, radius + 1, 2)):
+        w0, w1 = math.exp(-(i * i) / (2 * s * s)), math.exp(-((i + 1) * (i + 1)) / (2 * s * s))
+        if w0 + w1 < 1e-6:
+            break  # the rest of the kernel is zero (a tiny sigma)
+        offsets[pair], weights[pair] = (i * w0 + (i + 1) * w1) / (w0 + w1), w0 + w1
+    total = 1.0 + 2.0 * sum(weights)
+    normalised = tuple(weight / total for weight in weights)
+    return BlurTaps(1.0 / total, tuple(offsets), normalised)  # type: ignore[arg-type]

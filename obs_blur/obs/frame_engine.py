@@ -119,7 +119,7 @@ class FrameEngine:
         self.effect = BlurEffect()
         self.frames: list[RenderTarget] = []
         self.capture = RenderTarget(libobs.GS_BGRA)
-        self.work = (RenderTarget(libobs.GS_RGBA16F), RenderTarget(libobs.GS_RGBA16F))
+        self.work = (RenderTarget(libobs.GS_RGBA16F), RenderTarget(libobs.GS_RGBA16F), RenderTarget(libobs.GS_RGBA))
         self.readback = StagingRing()
         self.coefficients = CoefficientTexture()
         self.picture = BackgroundPicture()

@@ -30,6 +30,7 @@ from typing import Optional
 
 import numpy as np
 
+from obs_blur.blur_plan import blur_taps
 from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
@@ -42,6 +43,7 @@ def effect_path() -> Path:
     """The effect file a new filter instance compiles: ``EFFECT_PATH`` unless ``OBS_BLUR_EFFECT`` names another."""
     return Path(os.environ.get(EFFECT_VARIABLE) or EFFECT_PATH)
 
+
 _EFFECT_PARAMS = (
     "image",
     "coeffs",
@@ -50,7 +52,9 @@ _EFFECT_PARAMS = (
     "texel",
     "step_uv",
     "direction",
-    "sigma",
+    "blur_centre",
+    "blur_offsets",
+    "blur_weights",
     "bg_color",
     "bg_uv_scale",
     "bg_uv_offset",
@@ -313,36 +317,43 @@ def blurred_background(
     effect: BlurEffect,
     source: int,
     coefficients: int,
-    work: tuple[RenderTarget, RenderTarget],
+    work: tuple[RenderTarget, RenderTarget, RenderTarget],
     work_size: tuple[int, int],
     sigma: float,
     weight_band: tuple[float, float],
 ) -> int:
-    """Background-only blur at work size: premultiplied downscale, then a horizontal and a vertical Gaussian.
+    """Background-only blur at work size: premultiplied downscale, a horizontal and a vertical Gaussian.
 
-    Returns the premultiplied (rgb * w, w) texture the composite divides back out. Person pixels carry
-    weight 0, so they cannot bleed into the background (the CPU reference's no-halo rule); the
-    weights come from a wider probability band than the visible alpha (``weight_band``: the
-    (scale, offset) of ``edge_band.band_transform``).
+    Person pixels carry weight 0, so they cannot bleed into the background (the CPU reference's
+    no-halo rule); the weights come from a wider probability band than the visible alpha
+    (``weight_band``: the (scale, offset) of ``edge_band.band_transform``). The first two passes keep
+    the weighted sums in half floats; the vertical pass divides the weights out at work size and
+    writes 8-bit straight colour, alpha 1 where background was seen and 0 where none was, so the
+    full-resolution composite reads 8 bits per channel (``work``: the two half-float targets and
+    that 8-bit one, whose texture is returned).
     """
     width, height = work_size
-    first, second = work
+    premultiplied, horizontal, background = work
     with overwriting():
-        with first.drawing(width, height):
+        with premultiplied.drawing(width, height):
             effect.set_texture("image", source)
             effect.set_texture("coeffs", coefficients)
             effect.set_float("enabled_alpha", 1.0)
             effect.set_vec2("weight_band", *weight_band)
             effect.set_vec2("step_uv", 1.0 / width, 1.0 / height)
             effect.draw(b"PremultiplyDown", width, height)
-        effect.set_vec2("texel", 1.0 / width, 1.0 / height)
-        effect.set_float("sigma", sigma)
-        for direction, source_target, destination in (((1.0, 0.0), first, second), ((0.0, 1.0), second, first)):
+        taps = blur_taps(sigma)
+        passes = ((1.0, 0.0), premultiplied, horizontal, b"Blur"), ((0.0, 1.0), horizontal, background, b"BlurStraight")
+        for direction, source_target, destination, technique in passes:
             with destination.drawing(width, height):
                 effect.set_texture("image", source_target.texture)
+                effect.set_vec2("texel", 1.0 / width, 1.0 / height)
                 effect.set_vec2("direction", *direction)
-                effect.draw(b"Blur", width, height)
-    texture = first.texture
+                effect.set_float("blur_centre", taps.centre)
+                effect.set_vec4("blur_offsets", *taps.offsets)
+                effect.set_vec4("blur_weights", *taps.weights)
+                effect.draw(technique, width, height)
+    texture = background.texture
     if texture is None:
         raise GpuError("the blur render target has no texture")
     return texture

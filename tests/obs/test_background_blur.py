@@ -233,6 +233,9 @@ def test_clean_shutdown_with_workers_running(obs: HeadlessObs) -> None:
     assert stopped.method == "WM_DELETE_WINDOW" and stopped.ended_cleanly, stopped
     assert "==== Shutting down" in obs.log_text()
     assert obs.python_errors() == [], "\n".join(obs.python_errors())
+    # A shader parameter unset when its pass ran: libobs logs it, and the pass draws with zeros.
+    unset_parameters = [line for line in obs.log_text().splitlines() if "set to invalid size" in line]
+    assert unset_parameters == [], unset_parameters[:4]
     assert worker_pids(obs) == []
 
 
