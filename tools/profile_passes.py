@@ -41,9 +41,8 @@ from bench_obs import (
     code_version,
     cpu_model,
     measure,
-    moving_photo,
     parse_size,
-    photo_covering,
+    source_picture,
     wait_for_masks,
 )
 
@@ -80,7 +79,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "float4 PSPremultiplyDown(VertData v_in) : TARGET\n{",
-            "float4 PSPremultiplyDown(VertData v_in) : TARGET\n{\n\treturn premultiplied_tap(v_in.uv);",
+            "float4 PSPremultiplyDown(VertData v_in) : TARGET\n{\n\treturn premultiplied_tap(v_in.uv, "
+            "coeffs.Sample(linear_clamp, v_in.uv).rg);",
         ),
     ],
 }
@@ -105,7 +105,7 @@ def profile_canvas(width: int, height: int, args: argparse.Namespace, work: Path
     needs a path of its own, and the environment variable that names it needs a new process.
     """
     canvas = f"{width}x{height}"
-    photo = moving_photo(photo_covering(width, height), work / f"photo-{canvas}.gif")
+    photo = source_picture(width, height, args.still, work)
     shipped = EFFECT_PATH.read_text(encoding="utf-8")
     results = []
     for index, (name, replacements) in enumerate(VARIANTS.items()):
@@ -178,6 +178,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["1280x720", "1920x1080"], help="canvas sizes, WIDTHxHEIGHT")
     parser.add_argument("--seconds", type=float, default=6.0, help="measured window per variant")
     parser.add_argument("--mode", default="blur", help="the filter's mode")
+    parser.add_argument("--still", action="store_true", help="a still photo instead of the moving one")
     args = parser.parse_args(argv)
     print(f"$ python tools/profile_passes.py {' '.join(sys.argv[1:] if argv is None else argv)}\n")
     print(f"Machine: {cpu_model()}; obs-blur {code_version()}\n")
