@@ -354,6 +354,16 @@ def _add_filter_stats(result: CaseResult, entries: list[dict[str, Any]]) -> None
 
 
 # --- one canvas -------------------------------------------------------------------------------------
+def source_picture(width: int, height: int, still: bool, work: Path) -> Path:
+    """The photo covering width x height: moving (an animated GIF) unless ``still`` (a PNG)."""
+    photo = photo_covering(width, height)
+    if still:
+        path = work / f"photo-{width}x{height}.png"
+        cv2.imwrite(str(path), photo)
+        return path
+    return moving_photo(photo, work / f"photo-{width}x{height}.gif")
+
+
 def moving_photo(photo_bgr: np.ndarray, path: Path) -> Path:
     """The photo as an animated GIF that moves by one pixel per frame at 30 fps (OBS's image source
     plays it, decoding each frame once): every frame is new to the filter, as a camera's are."""
@@ -435,7 +445,7 @@ def bench_canvas(width: int, height: int, args: argparse.Namespace, work: Path) 
     """One OBS at this canvas with the moving photo as its only source; the four cases in order."""
     canvas = f"{width}x{height}"
     stats = StatsReader(work / f"stats-{canvas}.json")
-    photo_file = moving_photo(photo_covering(width, height), work / f"photo-{canvas}.gif")
+    photo_file = source_picture(width, height, args.still, work)
     environment = {"OBS_BLUR_STATS": str(stats.path)}
     settings = ObsSettings(width=width, height=height, fps=FPS, pydeps=pydeps_for_tests(), environment=environment)
     run = HeadlessObs(work / f"obs-{canvas}", settings).start()
@@ -614,6 +624,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         "--retries", type=int, default=2, help="measure a case again when other processes disturbed its window"
     )
     parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
+    parser.add_argument(
+        "--still",
+        action="store_true",
+        help="a still photo instead of the moving one: the GPU passes cost the same, the worker idles",
+    )
     return parser.parse_args(argv)
 
 
