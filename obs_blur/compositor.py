@@ -20,7 +20,15 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from obs_blur.blur_plan import blur_sigma, blur_work_plan
+from obs_blur.blur_plan import (
+    LENS_BLOOM,
+    LENS_HIGHLIGHT_FROM,
+    LENS_TAPS,
+    blur_sigma,
+    blur_work_plan,
+    lens_offsets,
+    lens_radius,
+)
 from obs_blur.errors import ObsBlurError
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
 
@@ -45,12 +53,12 @@ class CompositeSettings:
         return self
 
 
-def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
+def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float, lens: bool = False) -> np.ndarray:
     """Blurred background estimated from background pixels only (BGR uint8, full size).
 
     Premultiplying by the background weight happens at full resolution in 8 bits (cheap, and a
     person pixel has weight 0 exactly); everything after the area downscale is float at low
-    resolution.
+    resolution. ``lens``: a disc with blooming highlights (``lens_blur``) instead of the Gaussian.
     """
     height, width = frame.shape[:2]
     bgr = _contiguous_bgr(frame)
@@ -64,13 +72,45 @@ def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np
     premultiplied = cv2.multiply(bgr, cv2.merge([weight, weight, weight]), scale=1 / 255)
     small = cv2.resize(premultiplied, work, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_weight = cv2.resize(weight, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
-    blurred = cv2.GaussianBlur(small, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
-    total = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)[..., None]
+    if lens:
+        small, small_weight = _with_highlight_gain(small, small_weight)
+        kernel = lens_kernel(lens_radius(small_sigma))
+        blurred = cv2.filter2D(small, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+        total = cv2.filter2D(small_weight, -1, kernel, borderType=cv2.BORDER_REPLICATE)[..., None]
+    else:
+        blurred = cv2.GaussianBlur(small, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
+        total = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)[..., None]
     plain = cv2.resize(bgr, work, interpolation=cv2.INTER_AREA).astype(np.float32)
     plain = cv2.GaussianBlur(plain, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
     estimate = np.where(total > MIN_BACKGROUND_WEIGHT, blurred / np.maximum(total, 1e-6), plain)
     small_u8 = np.clip(estimate + 0.5, 0, 255).astype(np.uint8)
     return cv2.resize(small_u8, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def lens_kernel(radius: float) -> np.ndarray:
+    """The lens blur's disc as a correlation kernel summing to 1: ``blur_plan.lens_offsets`` scaled to
+    ``radius`` work pixels, each tap spread over its four neighbours as a bilinear read does on the GPU."""
+    reach = int(np.ceil(radius)) + 1
+    kernel = np.zeros((2 * reach + 1, 2 * reach + 1), np.float32)
+    for unit_x, unit_y in lens_offsets():
+        x, y = unit_x * radius + reach, unit_y * radius + reach
+        left, top = int(np.floor(x)), int(np.floor(y))
+        fx, fy = x - left, y - top
+        kernel[top, left] += (1 - fx) * (1 - fy)
+        kernel[top, left + 1] += fx * (1 - fy)
+        kernel[top + 1, left] += (1 - fx) * fy
+        kernel[top + 1, left + 1] += fx * fy
+    return kernel / LENS_TAPS
+
+
+def _with_highlight_gain(small: np.ndarray, small_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Premultiplied background and its weight, each pixel weighted up by ``blur_plan.highlight_gain``
+    of its own colour (BGR, 0..255), as the shader's lens taps do."""
+    straight = small / np.maximum(small_weight, 1e-4)[..., None]
+    luma = straight @ np.asarray([0.114, 0.587, 0.299], np.float32) / 255.0
+    above = np.maximum(luma - LENS_HIGHLIGHT_FROM, 0.0) / (1.0 - LENS_HIGHLIGHT_FROM)
+    gain = (1.0 + LENS_BLOOM * above * above).astype(np.float32)
+    return small * gain[..., None], small_weight * gain
 
 
 def _cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -127,8 +167,9 @@ def composite(
         out = bgra.copy()
         out[..., 3] = (alpha.astype(np.uint16) * bgra[..., 3] // 255).astype(np.uint8)
         return out
-    if kind is Composite.OVER_BLURRED_BACKGROUND:
-        background = background_blur(frame, alpha if exclude is None else exclude, settings.strength)
+    if kind in (Composite.OVER_BLURRED_BACKGROUND, Composite.OVER_LENS_BLURRED_BACKGROUND):
+        lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
+        background = background_blur(frame, alpha if exclude is None else exclude, settings.strength, lens)
     elif kind is Composite.OVER_COLOUR:
         background = np.empty((height, width, 3), np.uint8)
         background[:] = np.asarray(settings.color, np.uint8)

@@ -25,6 +25,7 @@ class Composite(Enum):
     """How a mode's output is made from the frame and the person alpha, on the CPU and on the GPU."""
 
     OVER_BLURRED_BACKGROUND = "over blurred background"  # the frame's own background, blurred without the person
+    OVER_LENS_BLURRED_BACKGROUND = "over lens-blurred background"  # the same with a disc blur and blooming lights
     OVER_COLOUR = "over colour"
     OVER_PICTURE = "over picture"  # a picture scaled to cover the frame
     ALPHA_CHANNEL = "alpha channel"  # the frame, its alpha the person coverage
@@ -38,6 +39,7 @@ class Composite(Enum):
 
 _SETTINGS_OF = {
     Composite.OVER_BLURRED_BACKGROUND: (Setting.BLUR_STRENGTH,),
+    Composite.OVER_LENS_BLURRED_BACKGROUND: (Setting.BLUR_STRENGTH,),
     Composite.OVER_COLOUR: (Setting.COLOUR,),
     Composite.OVER_PICTURE: (Setting.PICTURE,),
 }
@@ -61,6 +63,7 @@ class Mode:
 #: In the order the dialog lists them.
 MODES: tuple[Mode, ...] = (
     Mode("blur", "Blur the background", Composite.OVER_BLURRED_BACKGROUND, "CompositeBlur"),
+    Mode("lens", "Blur the background like a lens (bokeh)", Composite.OVER_LENS_BLURRED_BACKGROUND, "CompositeBlur"),
     Mode("color", "Replace the background with a colour", Composite.OVER_COLOUR, "CompositeColor"),
     Mode("image", "Replace the background with a picture", Composite.OVER_PICTURE, "CompositeImage"),
     Mode("transparent", "Make the background transparent", Composite.ALPHA_CHANNEL, "CompositeTransparent"),

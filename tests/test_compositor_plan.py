@@ -1,11 +1,23 @@
-"""The blur's work size, sigma and taps: the one plan the CPU reference and the shader both follow."""
+"""The blur's work size, sigma and taps, Gaussian and lens: the one plan the CPU reference and the shader follow."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 
-from obs_blur.blur_plan import BLUR_TAP_PAIRS, blur_sigma, blur_taps, blur_work_plan
+from obs_blur.blur_plan import (
+    BLUR_TAP_PAIRS,
+    LENS_TAPS,
+    blur_sigma,
+    blur_taps,
+    blur_work_plan,
+    lens_offsets,
+    lens_radius,
+)
+from obs_blur.compositor import background_blur, lens_kernel
 
 
 @pytest.mark.parametrize(
@@ -23,8 +35,6 @@ def test_blur_work_plan(size: tuple[int, int], strength: int, work: tuple[int, i
     assert planned_sigma == pytest.approx(sigma, abs=0.01)
     if strength:  # the blur in frame pixels is the reference's, whatever the work size
         assert planned_sigma * size[1] / planned_work[1] == pytest.approx(blur_sigma(size[1], strength))
-
-
 
 
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 1.89, 2.485])
@@ -45,3 +55,31 @@ def test_the_gpu_blur_taps_are_the_gaussian(sigma: float) -> None:
     gaussian[distance > 2 * np.ceil(radius / 2)] = 0.0  # whole pairs: the last one may reach radius + 1
     gaussian /= gaussian[0] + 2 * gaussian[1:].sum()
     assert pixel_weights == pytest.approx(gaussian, abs=1e-6)
+
+
+def test_the_lens_kernel_is_the_shaders_disc() -> None:
+    """24 bilinear taps spread evenly over a disc of the lens radius, summing to 1."""
+    radius = lens_radius(2.0)
+    kernel = lens_kernel(radius)
+    reach = (kernel.shape[0] - 1) // 2
+    ys, xs = np.nonzero(kernel)
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
+    assert np.hypot(xs - reach, ys - reach).max() <= radius + np.sqrt(2)  # nothing outside the disc
+    assert len(lens_offsets()) == LENS_TAPS and max(np.hypot(x, y) for x, y in lens_offsets()) < 1.0
+    effect = (Path(__file__).resolve().parent.parent / "obs_blur" / "effects" / "background_blur.effect").read_text()
+    for x, y in lens_offsets():  # the shader spells out the same taps
+        assert f"float2({x:.6f}, {y:.6f})" in effect
+
+
+def test_a_light_in_the_background_blooms_into_a_disc() -> None:
+    """A small bright light: the lens blur spreads it into a wide, bright disc; the Gaussian into a faint blob."""
+    frame = np.full((360, 640, 3), 40, np.uint8)
+    cv2.circle(frame, (320, 180), 8, (255, 255, 255), -1)
+    nobody = np.zeros((360, 640), np.uint8)
+    gaussian = background_blur(frame, nobody, 60).astype(int)
+    lens = background_blur(frame, nobody, 60, lens=True).astype(int)
+    lit_by_lens, lit_by_gaussian = (lens[..., 1] > 60).sum(), (gaussian[..., 1] > 60).sum()
+    assert lit_by_lens > 1.5 * lit_by_gaussian, (lit_by_lens, lit_by_gaussian)  # measured 1347 and 703 px
+    assert lens.max() > gaussian.max() + 40  # measured 188 and 126: the light stays bright
+    far = (slice(0, 60), slice(0, 100))
+    assert np.abs(lens[far] - 40).max() <= 1 and np.abs(gaussian[far] - 40).max() <= 1  # the rest stays as it was

@@ -9,6 +9,7 @@ Starts Debian's OBS under Xvfb (the test harness), shows scikit-image's astronau
 would (1280x720), adds the Background Blur filter with its default settings, and writes:
 
 * ``before-after.jpg``: OBS's own render of the source without and with the filter, side by side;
+* ``blur-and-lens.jpg``: the same source with the default blur and with the lens blur, side by side;
 * ``filter-properties.png``: OBS's Filters dialog with the filter's properties, captured from the
   virtual screen.
 
@@ -65,6 +66,19 @@ def before_after(obs: HeadlessObs) -> np.ndarray:
     divider = np.full((half[1], 4, 3), 255, np.uint8)
     return np.hstack([cv2.resize(before, half, interpolation=cv2.INTER_AREA), divider,
                       cv2.resize(after, half, interpolation=cv2.INTER_AREA)])
+
+
+def blur_and_lens(obs: HeadlessObs) -> np.ndarray:
+    """The default blur and the lens blur at strength 70, half size each, with a thin divider."""
+    shots = []
+    for mode in ("blur", "lens"):
+        obs.client.set_source_filter_settings(SOURCE, FILTER, {"mode": mode, "blur_strength": 70}, True)
+        wait_for_mask(obs, SOURCE, FILTER, timeout_s=30, status_has=f"({mode} mode, strength 70)")
+        half = (SIZE[0] // 2, SIZE[1] // 2)
+        shots.append(cv2.resize(_bgr(obs.screenshot(SOURCE)), half, interpolation=cv2.INTER_AREA))
+    obs.client.set_source_filter_settings(SOURCE, FILTER, {"mode": "blur", "blur_strength": 50}, True)
+    wait_for_mask(obs, SOURCE, FILTER, timeout_s=30, status_has="(blur mode, strength 50)")
+    return np.hstack([shots[0], np.full((SIZE[1] // 2, 4, 3), 255, np.uint8), shots[1]])
 
 
 def _window_named(root: Any, prefix: str) -> Any:
@@ -125,10 +139,11 @@ def main() -> int:
         wait_for_mask(obs, SOURCE, FILTER, timeout_s=60)
         time.sleep(1.0)  # a few more masks: temporal smoothing settles
         cv2.imwrite(str(args.out / "before-after.jpg"), before_after(obs), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(str(args.out / "blur-and-lens.jpg"), blur_and_lens(obs), [cv2.IMWRITE_JPEG_QUALITY, 90])
         cv2.imwrite(str(args.out / "filter-properties.png"), filters_dialog(obs, obs._processes.display))
     finally:
         obs.stop()
-    print(f"wrote {args.out / 'before-after.jpg'} and {args.out / 'filter-properties.png'}")
+    print(f"wrote before-after.jpg, blur-and-lens.jpg and filter-properties.png in {args.out}")
     return 0
 
 

@@ -165,20 +165,20 @@ def naive_composite(test: HaloPicture, strength: float) -> np.ndarray:
     return np.clip(test.picture * weight + blurred * (1 - weight) + 0.5, 0, 255).astype(np.uint8)
 
 
-def reference_composite(test: HaloPicture, strength: float) -> np.ndarray:
-    """Our CPU reference compositor with the hand-made mask as the person alpha."""
-    return composite(test.picture, test.alpha, CompositeSettings(mode="blur", strength=strength))
+def reference_composite(test: HaloPicture, strength: float, mode: str = "blur") -> np.ndarray:
+    """Our CPU reference compositor with the hand-made mask as the person alpha (``mode`` blur or lens)."""
+    return composite(test.picture, test.alpha, CompositeSettings(mode=mode, strength=strength))
 
 
-def cpu_rows(tests: list[HaloPicture], strengths: list[int]) -> list[HaloRow]:
+def cpu_rows(tests: list[HaloPicture], strengths: list[int], mode: str = "blur") -> list[HaloRow]:
     """The naive and the reference compositor rows for every background."""
     rows = []
     for test in tests:
         naive = {strength: halo(naive_composite(test, strength), test) for strength in strengths}
-        ours = {strength: halo(reference_composite(test, strength), test) for strength in strengths}
+        ours = {strength: halo(reference_composite(test, strength, mode), test) for strength in strengths}
         rows += [
             HaloRow(test.name, "naive whole-frame Gaussian", naive),
-            HaloRow(test.name, "CPU reference compositor", ours),
+            HaloRow(test.name, f"CPU reference compositor, {mode} mode", ours),
         ]
     return rows
 
@@ -189,7 +189,7 @@ FILTER = "Background Blur"
 _SETTLE_AFTER_PICTURE_S = 4.0  # the worker's first masks and the temporal smoothing converging
 _SETTLE_AFTER_STRENGTH_S = 1.0
 _SCREENSHOTS = 3
-FILTER_METHOD = "OBS filter (`obs_blur_filter`, blur)"
+FILTER_METHOD = "OBS filter (`obs_blur_filter`, {mode} mode)"
 
 
 def mask_iou(model_alpha: np.ndarray, alpha: np.ndarray) -> float:
@@ -200,7 +200,7 @@ def mask_iou(model_alpha: np.ndarray, alpha: np.ndarray) -> float:
 
 
 def obs_rows(
-    tests: list[HaloPicture], strengths: list[int], work: Path, save_to: Optional[Path] = None
+    tests: list[HaloPicture], strengths: list[int], work: Path, save_to: Optional[Path] = None, mode: str = "blur"
 ) -> tuple[list[HaloRow], list[str]]:
     """The OBS rows: one image source, its file switched per background; without and with the filter."""
     from tests.obs.conftest import pydeps_for_tests
@@ -218,7 +218,7 @@ def obs_rows(
             rows.append(HaloRow(test.name, "OBS, no filter (measurement floor)", dict.fromkeys(strengths, floor)))
         run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, {"mode": "blur"})
         for index, test in enumerate(tests):
-            rows += _obs_filter_rows(run, files[test.name], test, strengths, _numbered(save_to, index))
+            rows += _obs_filter_rows(run, files[test.name], test, (strengths, mode), _numbered(save_to, index))
         log = run.log_text()
         notes = [f"OBS: {line.strip()}" for line in log.splitlines() if "Loading up OpenGL on adapter" in line]
         notes += [f"OBS log shows a Python error: {error}" for error in run.python_errors()[:3]]
@@ -272,7 +272,7 @@ def _obs_halo(run: Any, test: HaloPicture, save_as: Optional[Path] = None) -> fl
 
 
 def _obs_filter_rows(
-    run: Any, file: Path, test: HaloPicture, strengths: list[int], save_prefix: Optional[Path]
+    run: Any, file: Path, test: HaloPicture, plan: tuple[list[int], str], save_prefix: Optional[Path]
 ) -> list[HaloRow]:
     """The filter's halo at each strength, and our CPU compositor fed the filter's own mask.
 
@@ -280,29 +280,27 @@ def _obs_filter_rows(
     shows the same halo, it comes from the model's mask (person pixels it calls background), not from
     the GPU compositing.
     """
+    strengths, mode = plan
+    method = FILTER_METHOD.format(mode=mode)
     _show_picture(run, file, test)
     run.client.set_source_filter_settings(SOURCE, FILTER, {"mode": "mask"}, True)
     time.sleep(_SETTLE_AFTER_PICTURE_S)
     mask_shot = _obs_screenshot_bgr(run)
     if _mean_abs_diff(mask_shot, test.picture) < 1.0:
-        return [
-            HaloRow(
-                test.name, FILTER_METHOD, dict.fromkeys(strengths), "pass-through: the filter did not process frames"
-            )
-        ]
+        return [HaloRow(test.name, method, dict.fromkeys(strengths), "pass-through: the filter did not process frames")]
     model_alpha = cv2.cvtColor(mask_shot, cv2.COLOR_BGR2GRAY)
     with_model_mask = HaloPicture(test.name, test.picture, model_alpha, test.background)
     filtered: dict[int, Optional[float]] = {}
     for strength in strengths:
-        run.client.set_source_filter_settings(SOURCE, FILTER, {"mode": "blur", "blur_strength": strength}, True)
+        run.client.set_source_filter_settings(SOURCE, FILTER, {"mode": mode, "blur_strength": strength}, True)
         time.sleep(_SETTLE_AFTER_STRENGTH_S)
         save_as = None if save_prefix is None else save_prefix.with_name(f"{save_prefix.name}-s{strength}.png")
         filtered[strength] = _obs_halo(run, test, save_as)
     if save_prefix is not None:
         cv2.imwrite(str(save_prefix.with_name(f"{save_prefix.name}-mask.png")), model_alpha)
-    cpu = {strength: halo(reference_composite(with_model_mask, strength), test) for strength in strengths}
+    cpu = {strength: halo(reference_composite(with_model_mask, strength, mode), test) for strength in strengths}
     return [
-        HaloRow(test.name, FILTER_METHOD, filtered, f"mask IoU {mask_iou(model_alpha, test.alpha):.3f}"),
+        HaloRow(test.name, method, filtered, f"mask IoU {mask_iou(model_alpha, test.alpha):.3f}"),
         HaloRow(
             test.name,
             "blur weights from the filter's visible mask only",
@@ -330,6 +328,7 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strengths", type=int, nargs="+", default=list(DEFAULT_STRENGTHS), help="0-100")
     parser.add_argument("--obs", action="store_true", help="also measure the filter in a headless OBS (obs, Xvfb)")
+    parser.add_argument("--mode", choices=("blur", "lens"), default="blur", help="the background blur measured")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument("--save-pictures", type=Path, help="write the test pictures and CPU outputs here as PNG")
     return parser.parse_args(argv)
@@ -349,11 +348,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.save_pictures:
         args.save_pictures.mkdir(parents=True, exist_ok=True)
     tests = [build_picture(name, colour) for name, colour in BACKGROUNDS.items()]
-    rows = cpu_rows(tests, args.strengths)
+    rows = cpu_rows(tests, args.strengths, args.mode)
     notes: list[str] = []
     if args.obs:
         with tempfile.TemporaryDirectory(prefix="obs-blur-halo-") as work:
-            obs_results, notes = obs_rows(tests, args.strengths, Path(work), args.save_pictures)
+            obs_results, notes = obs_rows(tests, args.strengths, Path(work), args.save_pictures, args.mode)
         rows += obs_results
     print("$ " + " ".join(["python", "tools/measure_halo.py", *(argv if argv is not None else sys.argv[1:])]))
     print(

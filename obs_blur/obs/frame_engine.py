@@ -239,13 +239,14 @@ class FrameEngine:
     def _prepare_mode(self, settings: FilterSettings, size: Size, shown: RenderTarget) -> Optional[str]:
         """Set the inputs the mode's composite needs; returns why it cannot be drawn, or None."""
         kind = mode_named(settings.mode).composite
-        if kind is Composite.OVER_BLURRED_BACKGROUND:
+        if kind in (Composite.OVER_BLURRED_BACKGROUND, Composite.OVER_LENS_BLURRED_BACKGROUND):
             work_size, sigma = blur_work_plan(size, settings.blur_strength)
             texture = shown.texture
             assert texture is not None
             weight_band = weight_band_transform(settings.edge_softness)
+            lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
             blurred = blurred_background(
-                self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band
+                self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band, lens
             )
             self.effect.set_texture("blurred", blurred)
         elif kind is Composite.OVER_COLOUR:

@@ -30,7 +30,7 @@ from typing import Optional
 
 import numpy as np
 
-from obs_blur.blur_plan import blur_taps
+from obs_blur.blur_plan import LENS_BLOOM, LENS_HIGHLIGHT_FROM, blur_taps, lens_radius
 from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
@@ -55,6 +55,8 @@ _EFFECT_PARAMS = (
     "blur_centre",
     "blur_offsets",
     "blur_weights",
+    "lens_radius",
+    "lens_highlight",
     "bg_color",
     "bg_uv_scale",
     "bg_uv_offset",
@@ -321,6 +323,7 @@ def blurred_background(
     work_size: tuple[int, int],
     sigma: float,
     weight_band: tuple[float, float],
+    lens: bool = False,
 ) -> int:
     """Background-only blur at work size: premultiplied downscale, a horizontal and a vertical Gaussian.
 
@@ -330,7 +333,8 @@ def blurred_background(
     the weighted sums in half floats; the vertical pass divides the weights out at work size and
     writes 8-bit straight colour, alpha 1 where background was seen and 0 where none was, so the
     full-resolution composite reads 8 bits per channel (``work``: the two half-float targets and
-    that 8-bit one, whose texture is returned).
+    that 8-bit one, whose texture is returned). ``lens``: one disc-shaped pass with blooming
+    highlights instead of the two Gaussian ones, written the same way.
     """
     width, height = work_size
     premultiplied, horizontal, background = work
@@ -342,21 +346,50 @@ def blurred_background(
             effect.set_vec2("weight_band", *weight_band)
             effect.set_vec2("step_uv", 1.0 / width, 1.0 / height)
             effect.draw(b"PremultiplyDown", width, height)
-        taps = blur_taps(sigma)
-        passes = ((1.0, 0.0), premultiplied, horizontal, b"Blur"), ((0.0, 1.0), horizontal, background, b"BlurStraight")
-        for direction, source_target, destination, technique in passes:
-            with destination.drawing(width, height):
-                effect.set_texture("image", source_target.texture)
-                effect.set_vec2("texel", 1.0 / width, 1.0 / height)
-                effect.set_vec2("direction", *direction)
-                effect.set_float("blur_centre", taps.centre)
-                effect.set_vec4("blur_offsets", *taps.offsets)
-                effect.set_vec4("blur_weights", *taps.weights)
-                effect.draw(technique, width, height)
+        if lens:
+            _lens_blur(effect, premultiplied, background, work_size, sigma)
+        else:
+            _gaussian_blur(effect, premultiplied, horizontal, background, work_size, sigma)
     texture = background.texture
     if texture is None:
         raise GpuError("the blur render target has no texture")
     return texture
+
+
+def _gaussian_blur(
+    effect: BlurEffect,
+    premultiplied: RenderTarget,
+    horizontal: RenderTarget,
+    background: RenderTarget,
+    work_size: tuple[int, int],
+    sigma: float,
+) -> None:
+    """Horizontal, then vertical Gaussian (``blur_plan.blur_taps``); the vertical pass divides the weights out."""
+    width, height = work_size
+    taps = blur_taps(sigma)
+    passes = ((1.0, 0.0), premultiplied, horizontal, b"Blur"), ((0.0, 1.0), horizontal, background, b"BlurStraight")
+    for direction, source_target, destination, technique in passes:
+        with destination.drawing(width, height):  # parameters set outside a pass reach it unset
+            effect.set_texture("image", source_target.texture)
+            effect.set_vec2("texel", 1.0 / width, 1.0 / height)
+            effect.set_vec2("direction", *direction)
+            effect.set_float("blur_centre", taps.centre)
+            effect.set_vec4("blur_offsets", *taps.offsets)
+            effect.set_vec4("blur_weights", *taps.weights)
+            effect.draw(technique, width, height)
+
+
+def _lens_blur(
+    effect: BlurEffect, premultiplied: RenderTarget, background: RenderTarget, work_size: tuple[int, int], sigma: float
+) -> None:
+    """The disc-shaped blur with blooming highlights (``blur_plan``'s lens constants), one pass."""
+    width, height = work_size
+    with background.drawing(width, height):
+        effect.set_texture("image", premultiplied.texture)
+        effect.set_vec2("texel", 1.0 / width, 1.0 / height)
+        effect.set_float("lens_radius", lens_radius(sigma))
+        effect.set_vec4("lens_highlight", LENS_HIGHLIGHT_FROM, 1.0 / (1.0 - LENS_HIGHLIGHT_FROM), LENS_BLOOM, 0.0)
+        effect.draw(b"LensBlur", width, height)
 
 
 def composite(

@@ -116,6 +116,23 @@ def test_blur_mode_follows_the_cpu_reference(obs: HeadlessObs, astronaut_png: Pa
     assert mean_abs_diff(shot[..., :3], reference) <= 1.5
 
 
+def test_lens_mode_follows_the_cpu_reference(obs: HeadlessObs, astronaut_png: Path, tmp_path: Path) -> None:
+    """The disc blur with blooming highlights: the shader's 24 taps are the CPU reference's kernel."""
+    reference_file = tmp_path / "reference.png"
+    run_cli("blur", str(astronaut_png), str(reference_file), "--mode", "lens", "--strength", "50")
+    reference = cv2.cvtColor(cv2.imread(str(reference_file)), cv2.COLOR_BGR2RGB)
+    gaussian_file = tmp_path / "gaussian.png"
+    run_cli("blur", str(astronaut_png), str(gaussian_file), "--strength", "50")
+    gaussian = cv2.cvtColor(cv2.imread(str(gaussian_file)), cv2.COLOR_BGR2RGB)
+
+    shot = show(obs, PHOTO, "(lens mode, strength 50)", mode="lens", blur_strength=50)
+
+    from_reference, from_gaussian = mean_abs_diff(shot[..., :3], reference), mean_abs_diff(reference, gaussian)
+    print(f"lens: {from_reference:.2f} from the CPU reference; the Gaussian is {from_gaussian:.2f} from it")
+    assert from_reference <= 1.5
+    assert from_gaussian >= 1.0  # a different blur, not the Gaussian again
+
+
 def test_color_mode_paints_the_background(obs: HeadlessObs, original: np.ndarray, reference_mask: np.ndarray) -> None:
     shot = show(obs, PHOTO, "(color mode)", mode="color", bg_color=BLUE)
 

@@ -33,7 +33,14 @@ PROBE = Path(__file__).resolve().parent / "obs_scripts" / "obs_blur_test_probe.p
 PROBE_HOTKEY = "obs_blur_tests.probe"  # as in the probe script
 FILTER = "Background"
 #: The only setting each mode adds to the dialog; transparent and mask have none.
-MODE_SETTING = {"blur": ["blur_strength"], "color": ["bg_color"], "image": ["bg_image"], "transparent": [], "mask": []}
+MODE_SETTING = {
+    "blur": ["blur_strength"],
+    "lens": ["blur_strength"],
+    "color": ["bg_color"],
+    "image": ["bg_image"],
+    "transparent": [],
+    "mask": [],
+}
 ADVANCED = ["advanced", "edge_softness", "smoothing", "align_video", "device"]  # the group, then its content
 HIDDEN_STATUS = "Hidden: "
 PAUSED_STATUS = "Paused: the mask of the paused frame stays in use"
