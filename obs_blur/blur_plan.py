@@ -82,8 +82,9 @@ LENS_TAPS = 24
 #: The disc's radius in units of the Gaussian's sigma at the same strength: a disc of 2 sigma looks
 #: about as blurred as the Gaussian does, with the hard edge a lens gives out-of-focus highlights.
 LENS_RADIUS_PER_SIGMA = 2.0
-#: Highlights bloom: a background pixel brighter than LENS_HIGHLIGHT_FROM (luma 0..1) weighs up to
-#: 1 + LENS_BLOOM times more in the disc average, so bright spots spread into visible discs.
+#: Highlights bloom: a background pixel brighter than LENS_HIGHLIGHT_FROM (luma 0..1) weighs
+#: 1 + LENS_BLOOM * ((luma - LENS_HIGHLIGHT_FROM) / (1 - LENS_HIGHLIGHT_FROM))^2 times more in the disc
+#: average (up to 1 + LENS_BLOOM), so bright spots spread into visible discs.
 LENS_HIGHLIGHT_FROM = 0.75
 LENS_BLOOM = 8.0
 _GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
@@ -103,9 +104,3 @@ def lens_offsets() -> tuple[tuple[float, float], ...]:
 def lens_radius(sigma: float) -> float:
     """The disc's radius in work pixels for a Gaussian of ``sigma`` work pixels at the same strength."""
     return LENS_RADIUS_PER_SIGMA * sigma
-
-
-def highlight_gain(luma: float) -> float:
-    """How much more a background pixel of this luma (0..1) weighs in the lens blur: 1, up to 1 + LENS_BLOOM."""
-    above = max(0.0, luma - LENS_HIGHLIGHT_FROM) / (1.0 - LENS_HIGHLIGHT_FROM)
-    return 1.0 + LENS_BLOOM * above * above

@@ -104,8 +104,8 @@ def lens_kernel(radius: float) -> np.ndarray:
 
 
 def _with_highlight_gain(small: np.ndarray, small_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Premultiplied background and its weight, each pixel weighted up by ``blur_plan.highlight_gain``
-    of its own colour (BGR, 0..255), as the shader's lens taps do."""
+    """Premultiplied background and its weight, each pixel weighted up by its highlight gain (the
+    formula at ``blur_plan.LENS_BLOOM``) from its own colour (BGR, 0..255), as the shader's lens taps do."""
     straight = small / np.maximum(small_weight, 1e-4)[..., None]
     luma = straight @ np.asarray([0.114, 0.587, 0.299], np.float32) / 255.0
     above = np.maximum(luma - LENS_HIGHLIGHT_FROM, 0.0) / (1.0 - LENS_HIGHLIGHT_FROM)

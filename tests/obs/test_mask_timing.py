@@ -66,8 +66,7 @@ def test_a_moving_camera_is_drawn_with_the_mask_of_the_frame_before(
     obs: HeadlessObs, astronaut_png: Path, tmp_path: Path
 ) -> None:
     clip = write_camera_video(picture_covering(cv2.imread(str(astronaut_png)), 1280, 720), tmp_path / "camera.mp4")
-    settings = {"local_file": str(clip), "is_local_file": True, "looping": True}
-    obs.client.create_input(SCENE, CAMERA, "ffmpeg_source", settings, True)
+    obs.add_media_source(CAMERA, clip)
     obs.client.create_source_filter(CAMERA, FILTER, FILTER_KIND, {"mode": "blur"})
     wait_for_mask(obs, CAMERA, FILTER, 40.0, status_has="masks/s")
     time.sleep(2.0)  # the worker's latency settles
