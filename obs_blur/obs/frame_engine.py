@@ -125,7 +125,6 @@ class FrameEngine:
         self.picture = BackgroundPicture()
         self.frame_interval_s = 1.0 / 30.0
         self.render_s = 0.0  # running mean of new_frame + draw, without the wait for a mask
-        self.waited_s = 0.0  # how long the last new_frame waited for a mask
         self._offered = False  # a capture was offered to the worker since the last new_frame
         self._frame_started = 0.0
 
@@ -160,10 +159,14 @@ class FrameEngine:
             self._offer(self.frame_number)
         self._offered = False
         mask = self.masks.take(self._wait_budget)
-        self.waited_s = self.masks.waited_s
         if mask is not None:
             self.coefficients.upload(mask.coefficients)
             self.mask, self._mask_received = mask, time.monotonic()
+
+    @property
+    def waited_s(self) -> float:
+        """How long the last new_frame waited for a mask (its ``MaskLink.take``)."""
+        return self.masks.waited_s
 
     @property
     def has_frame(self) -> bool:

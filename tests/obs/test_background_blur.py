@@ -33,7 +33,7 @@ from .filter_checks import (
     wait_until,
     worker_pids,
 )
-from .harness import FILTER_KIND, REPO_ROOT, SCENE, HeadlessObs
+from .harness import FILTER_KIND, REPO_ROOT, HeadlessObs
 
 pytestmark = pytest.mark.obs
 
@@ -211,8 +211,7 @@ def test_a_dead_worker_passes_video_through_once_logged_and_restarts(obs: Headle
 def test_blur_on_a_looping_video(obs: HeadlessObs, astronaut_png: Path, reference_mask: np.ndarray) -> None:
     video = astronaut_png.with_name("astronaut.mp4")
     write_still_video(cv2.imread(str(astronaut_png)), video)
-    settings = {"local_file": str(video), "is_local_file": True, "looping": True}
-    obs.client.create_input(SCENE, VIDEO, "ffmpeg_source", settings, True)
+    obs.add_media_source(VIDEO, video)
     obs.client.create_source_filter(VIDEO, FILTER, FILTER_KIND, {"mode": "blur", "blur_strength": 100})
     obs.client.set_source_filter_enabled(VIDEO, FILTER, False)
     decoded = screenshot_when_decoded(obs, VIDEO)  # the video without the filter
