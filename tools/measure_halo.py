@@ -243,8 +243,8 @@ def _show_picture(run: Any, file: Path, test: HaloPicture, timeout_s: float = 10
     run.client.set_input_settings(SOURCE, {"file": str(file)}, True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        shot = run.screenshot(SOURCE)
-        if shot.shape[:2] == test.picture.shape[:2] and _background_matches(shot, test):
+        shot = run.screenshot_or_none(SOURCE)  # None while the source reloads its file
+        if shot is not None and shot.shape[:2] == test.picture.shape[:2] and _background_matches(shot, test):
             return
         time.sleep(0.1)
     raise TimeoutError(f"OBS never showed {file}")

@@ -50,6 +50,7 @@ OBS_ROOT_VARIABLE = "OBS_BLUR_OBS_ROOT"
 CHROOT_TOOL = REPO_ROOT / "tools" / "obs_chroot.sh"
 XVFB_ARGUMENTS = ("-screen", "0", "1920x1080x24", "-nolisten", "tcp", "+extension", "GLX")
 NOT_READY = 207  # obs-websocket's RequestStatus::NotReady
+SCREENSHOT_NOT_READY = 702  # GetSourceScreenshot of a source that has no picture yet
 SHUTDOWN_MARKER = "==== Shutting down"
 _CLOSE_RETRY_S = 0.5
 LEAK_MARKER = "Number of memory leaks"
@@ -419,28 +420,41 @@ class HeadlessObs:
         reply = self.client.get_source_screenshot(source, "png", None, None, -1)
         return decode_screenshot(reply.image_data)
 
+    def screenshot_or_none(self, source: str) -> Optional[np.ndarray]:
+        """The source's screenshot, or None while it has no picture (OBS answers 702).
+
+        A source has none before a media source decodes its first frame, and for a moment while an
+        image source reloads its file after a settings change.
+        """
+        from obsws_python.error import OBSSDKRequestError
+
+        try:
+            return self.screenshot(source)
+        except OBSSDKRequestError as error:
+            if error.code != SCREENSHOT_NOT_READY:
+                raise
+            return None
+
     def add_image_source(self, name: str, image_file: Path, timeout_s: float = 10.0) -> np.ndarray:
         """Add an image source to the scene and return its first non-empty screenshot."""
         self.client.create_input(SCENE, name, "image_source", {"file": str(image_file)}, True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            image = self.screenshot(name)
-            if image[..., 3].any():
+            image = self.screenshot_or_none(name)
+            if image is not None and image[..., 3].any():
                 return image
             time.sleep(0.1)
         raise TimeoutError(f"image source {name!r} never rendered {image_file}")
 
     def add_media_source(self, name: str, video_file: Path, timeout_s: float = 20.0) -> None:
         """Add a looping media source playing ``video_file`` and wait until it shows a frame."""
-        from obsws_python.error import OBSSDKRequestError
-
         settings = {"local_file": str(video_file), "is_local_file": True, "looping": True}
         self.client.create_input(SCENE, name, "ffmpeg_source", settings, True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(OBSSDKRequestError):  # no frame decoded yet
-                if self.screenshot(name)[..., 3].any():
-                    return
+            image = self.screenshot_or_none(name)
+            if image is not None and image[..., 3].any():
+                return
             time.sleep(0.1)
         raise TimeoutError(f"media source {name!r} never showed a frame of {video_file}")
 

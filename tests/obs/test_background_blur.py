@@ -17,7 +17,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from obsws_python.error import OBSSDKRequestError
 
 from .conftest import running_obs
 from .filter_checks import (
@@ -42,7 +41,6 @@ VIDEO = "Person video"
 FILTER = "Background"
 HOTKEY = "obs_blur.toggle_background_blur"
 BLUE = 0xFFFF0000  # OBS colours are 0xAABBGGRR
-SCREENSHOT_NOT_READY = 702  # GetSourceScreenshot before a media source decoded its first frame
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +73,8 @@ def screenshot_when_decoded(obs: HeadlessObs, source: str) -> np.ndarray:
     """A screenshot of a media source, retried while it has not decoded a frame (error 702)."""
 
     def attempt() -> list[np.ndarray]:  # a list: an array has no truth value for wait_until
-        try:
-            image = obs.screenshot(source)
-        except OBSSDKRequestError as error:
-            if error.code != SCREENSHOT_NOT_READY:
-                raise
-            return []
-        return [image] if image[..., 3].any() else []
+        image = obs.screenshot_or_none(source)
+        return [image] if image is not None and image[..., 3].any() else []
 
     return wait_until(attempt, f"a decoded frame of {source}", 20.0, 0.2)[0]
 

@@ -21,7 +21,6 @@ import cv2
 import numpy as np
 import obsws_python
 import pytest
-from obsws_python.error import OBSSDKRequestError
 
 from obs_blur.modes import MODE_NAMES
 from obs_blur.obs.status import NO_VIDEO
@@ -44,7 +43,6 @@ from .test_background_blur import write_still_video
 pytestmark = pytest.mark.obs
 
 FILTER = "Background"
-SCREENSHOT_NOT_READY = 702  # GetSourceScreenshot of a source without a frame
 BLUE = 0xFFFF0000  # OBS colours are 0xAABBGGRR
 #: Photo sizes (width, height) of the geometry and resolution cases; "1x1" is below what the CLI segments.
 PHOTO_SIZES = {
@@ -183,16 +181,6 @@ def add_photo(obs: HeadlessObs, scene: str, source: str, photo: Path, **filter_s
     obs.client.create_source_filter(source, FILTER, FILTER_KIND, filter_settings)
 
 
-def screenshot_or_none(obs: HeadlessObs, source: str) -> Any:
-    """The source's screenshot, or None while it has no frame (OBS answers error 702)."""
-    try:
-        return obs.screenshot(source)
-    except OBSSDKRequestError as error:
-        if error.code != SCREENSHOT_NOT_READY:
-            raise
-        return None
-
-
 def show(obs: HeadlessObs, source: str, status_has: str, **settings: Any) -> np.ndarray:
     """Apply ``settings``, wait until the filter composites with them, and take a screenshot."""
     obs.client.set_source_filter_settings(source, FILTER, settings, True)
@@ -208,7 +196,7 @@ def mask_matches(obs: HeadlessObs, source: str, reference: np.ndarray, minimum_i
     """
 
     def matches() -> str:
-        shot = screenshot_or_none(obs, source)
+        shot = obs.screenshot_or_none(source)
         if shot is None or shot.shape[:2] != reference.shape:
             return ""
         if reference.size < 32 * 32:
@@ -286,7 +274,7 @@ def test_a_source_without_a_frame_waits_and_draws_nothing(obs: HeadlessObs, medi
         entry = filter_stats(obs, source, FILTER)
         assert entry["status"] == NO_VIDEO and entry["mask_age_frames"] is None
         assert entry["passthrough_frames"] == entry["frames"]
-        assert screenshot_or_none(obs, source) is None  # nothing drawn
+        assert obs.screenshot_or_none(source) is None  # nothing drawn
         assert_healthy(obs, source)
     assert len(worker_pids(obs)) == workers  # no worker for a filter that never had a frame
 
@@ -413,7 +401,7 @@ def test_a_clip_that_ends_stops_the_work_and_recovers(obs: HeadlessObs, media: P
     wait_until(lambda: media_state() == "OBS_MEDIA_STATE_ENDED", "the end of the clip", 20.0)
     wait_until(lambda: filter_stats(obs, "Clip", FILTER)["status"] == NO_VIDEO, "the status after the end")
     assert filter_stats(obs, "Clip", FILTER)["mask_age_frames"] is None
-    assert screenshot_or_none(obs, "Clip") is None
+    assert obs.screenshot_or_none("Clip") is None
     busy = cpu_seconds(worker)
     time.sleep(2.0)
     idle_cpu = cpu_seconds(worker) - busy
