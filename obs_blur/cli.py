@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Optional
 from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
 from obs_blur.media_io import kind_of, read_image, write_image
+from obs_blur.model_choice import AUTO, AUTO_HELP, auto_offered
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
-from obs_blur.pipeline import MaskPipeline
+from obs_blur.pipeline import ModelPipelines
 from obs_blur.progress import Progress
 from obs_blur.segmentation.providers import DEVICES
 
@@ -41,6 +42,8 @@ def _model_help() -> str:
         from obs_blur.segmentation.manifest import load_manifest
 
         manifest = load_manifest()
+        if auto_offered(manifest.names):
+            return f"segmentation model: {AUTO} (default: {AUTO_HELP}), {', '.join(manifest.names)}"
         return f"segmentation model: {', '.join(manifest.names)} (default {manifest.default})"
     except ObsBlurError:
         return "segmentation model name (see `doctor`)"
@@ -117,12 +120,11 @@ def run_mask(args: argparse.Namespace) -> int:
             raise ObsBlurError(f"{image}: `mask` takes images; for a video use `blur --mode mask`")
         if not image.is_file():
             raise ObsBlurError(f"{image}: no such file")
-    pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
+    pipelines = ModelPipelines(args.model, device=args.device, threads=args.threads)
     with Progress(len(args.images), "images") as bar:
         for image_path in args.images:
             frame = read_image(image_path)
-            pipeline.reset()  # unrelated images: no temporal smoothing across them
-            write_image(args.out / f"{image_path.stem}.png", pipeline.alpha(frame))
+            write_image(args.out / f"{image_path.stem}.png", pipelines.for_picture(frame).alpha(frame))
             bar.advance()
     return 0
 
@@ -148,7 +150,7 @@ def run_blur(args: argparse.Namespace) -> int:
     if args.codec is not None:
         raise ObsBlurError("--codec applies to video output only")
     frame = read_image(args.input)
-    pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
+    pipeline = ModelPipelines(args.model, device=args.device, threads=args.threads).for_picture(frame)
     alpha, exclude = pipeline.alpha_and_exclusion(frame)
     write_image(args.output, composite(frame, alpha, settings, exclude))
     return 0
@@ -171,18 +173,22 @@ def _blur_video(args: argparse.Namespace, settings: CompositeSettings) -> int:
 
     codec = video_encoder(args.output, args.codec)
     with VideoReader(args.input) as reader, VideoWriter(args.output, reader, codec) as writer:
-        pipeline = MaskPipeline.load(args.model, device=args.device, threads=args.threads)
-        _process_frames(reader, writer, pipeline, settings)
+        pipelines = ModelPipelines(args.model, device=args.device, threads=args.threads)
+        if pipelines.model != AUTO:
+            pipelines.get(pipelines.model)  # an unknown or broken model fails before any frame is read
+        _process_frames(reader, writer, pipelines, settings)
         writer.commit()
     return 0
 
 
 def _process_frames(
-    reader: VideoReader, writer: VideoWriter, pipeline: MaskPipeline, settings: CompositeSettings
+    reader: VideoReader, writer: VideoWriter, pipelines: ModelPipelines, settings: CompositeSettings
 ) -> None:
     with Progress(reader.frame_count, "frames") as bar:
-        for frame in reader.frames(on_audio=writer.copy_audio):
+        for index, frame in enumerate(reader.frames(on_audio=writer.copy_audio)):
+            pipeline = pipelines.for_video_frame(frame.image)
             alpha, exclude = pipeline.alpha_and_exclusion(frame.image)
+            pipelines.observe(pipeline, index / float(reader.rate))  # the time the filter would see it
             writer.write(frame, composite(frame.image, alpha, settings, exclude))
             bar.advance()
 

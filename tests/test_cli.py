@@ -13,7 +13,7 @@ from cli_helpers import REPO_ROOT, assert_clean_error, leftovers, run_cli
 from video_clips import ClipSpec, audio_packets, make_clip, probe
 
 from obs_blur.bench import source_photo
-from obs_blur.pipeline import MaskPipeline
+from obs_blur.pipeline import MaskPipeline, ModelPipelines
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_mask_writes_the_pipeline_mask(tmp_path: Path, photo: Path, astronaut: n
     assert result.returncode == 0, result.stderr
     mask = cv2.imread(str(out / "astronaut.png"), cv2.IMREAD_UNCHANGED)
     assert mask.dtype == np.uint8 and mask.shape == astronaut.shape[:2]
-    expected = MaskPipeline.load().alpha(astronaut)
+    expected = ModelPipelines(None).for_picture(astronaut).alpha(astronaut)  # the default, auto
     assert np.abs(mask.astype(int) - expected).max() <= 1
     assert mask[100, 240] == 255 and mask[5, 5] == 0
 
@@ -167,8 +167,8 @@ def test_corrupt_model_leaves_no_output(tmp_path: Path, photo: Path) -> None:
 
     models = tmp_path / "models"
     shutil.copytree(REPO_ROOT / "models", models)
-    target = models / "selfie_segmentation_landscape_144x256.onnx"
-    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    for target in models.glob("*.onnx"):  # whichever model ``auto`` picks for the photo
+        target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
     output = tmp_path / "out.png"
     result = run_cli("blur", str(photo), str(output), env={"OBS_BLUR_MODELS": str(models)})
     assert_clean_error(result, "corrupt or altered")

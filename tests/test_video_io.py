@@ -23,7 +23,7 @@ from video_clips import ClipSpec, audio_packets, decoded_frames, make_clip, prob
 
 from obs_blur import cli, media_io, video_io
 from obs_blur.compositor import CompositeSettings, composite
-from obs_blur.pipeline import MaskPipeline
+from obs_blur.pipeline import ModelPipelines
 from obs_blur.video_io import VideoReader, VideoWriter
 
 
@@ -88,10 +88,12 @@ def test_frame_times_are_kept(
 
 def _composited(frames: list[np.ndarray]) -> list[np.ndarray]:
     """What `blur` with default settings makes of these frames, in order (temporal smoothing included)."""
-    pipeline, settings = MaskPipeline.load(), CompositeSettings()
+    pipelines, settings = ModelPipelines(None), CompositeSettings()
     results = []
-    for frame in frames:
+    for index, frame in enumerate(frames):
+        pipeline = pipelines.for_video_frame(frame)
         alpha, exclude = pipeline.alpha_and_exclusion(frame)
+        pipelines.observe(pipeline, index / 30.0)
         results.append(composite(frame, alpha, settings, exclude))
     return results
 

@@ -107,7 +107,7 @@ def filters_dialog(obs: HeadlessObs, display_name: str) -> np.ndarray:
         window = _window_named(root, "Filters for")
     if window is None:
         raise RuntimeError("OBS's Filters dialog did not appear")
-    window.configure(width=900, height=1040)  # tall enough to show every property and the status line
+    window.configure(width=900, height=1064)  # tall enough to show every property and the status line
     screen.sync()
     time.sleep(2.0)  # let Qt finish laying out the properties view
     geometry = window.get_geometry()

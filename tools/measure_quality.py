@@ -24,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from obs_blur.pipeline import MaskPipeline
+from obs_blur.model_choice import AUTO
+from obs_blur.pipeline import MaskPipeline, ModelPipelines
 from obs_blur.refine import bilinear_alpha, refine_mask
 from obs_blur.temporal import MaskSmoother
 
@@ -133,6 +134,75 @@ def _clip_row(model: str, name: str, probabilities: list[np.ndarray], truths: li
     return f"| {model} | {name} | {np.mean(ious):.3f} | {np.mean(lagged):.3f} | {np.mean(flicker):.4f} |"
 
 
+#: Frame shapes (width / height) cut around the person for the model-choice table.
+CHOICE_ASPECTS = {"9:16 (phone, portrait)": 9 / 16, "3:4": 3 / 4, "1:1": 1.0, "4:3": 4 / 3, "16:9": 16 / 9}
+#: Heights of the 16:9 cuts, as shares of the frame's height: the smaller, the larger the person in it.
+CHOICE_SCALES = (1.0, 0.8, 0.6, 0.45)
+#: Person-share buckets of the 16:9 cuts.
+CHOICE_SHARES = ((0.0, 0.05), (0.05, 0.16), (0.16, 0.24), (0.24, 1.0))
+CHOICE_MODELS = ("mediapipe-landscape", "mediapipe-general", AUTO)
+
+
+def model_choice_table(data: Path) -> list[str]:
+    """IoU / boundary F of each model and of ``auto`` on cuts of every shape and person size.
+
+    The 25 images and every 7th frame of ``lucia``, each cut around the person's box to a frame shape
+    (as tall as the picture allows), and to 16:9 at four heights (the person larger in the smaller
+    cuts). ``auto`` is what the filter settles on for each cut (``ModelPipelines.for_picture``).
+    """
+    pictures = _choice_pictures(data)
+    rows = [
+        "| frame | person share | n | landscape | general | auto (share of cuts on general) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, aspect in CHOICE_ASPECTS.items():
+        cuts = [_cut(picture, truth, aspect, 1.0) for picture, truth in pictures]
+        rows.append(_choice_row(name, "all", cuts))
+    wide = [_cut(picture, truth, 16 / 9, scale) for picture, truth in pictures for scale in CHOICE_SCALES]
+    for low, high in CHOICE_SHARES:
+        cuts = [(cut, truth) for cut, truth in wide if low <= truth.mean() < high]
+        rows.append(_choice_row("16:9, cut smaller", f"{100 * low:.0f}-{100 * high:.0f} %", cuts))
+    return rows
+
+
+def _choice_pictures(data: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    images = sorted((data / "images").glob("*.jpg"))
+    pictures = [(cv2.imread(str(path)), _read_mask(data / "masks" / f"{path.stem}.png")) for path in images]
+    clip = data / "davis_lucia"
+    for frame in sorted((clip / "frames").glob("*.jpg"))[::7]:
+        pictures.append((cv2.imread(str(frame)), _read_mask(clip / "masks" / f"{frame.stem}.png")))
+    return pictures
+
+
+def _cut(picture: np.ndarray, truth: np.ndarray, aspect: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The largest ``aspect`` cut of ``scale`` times the picture's height, centred on the person's box."""
+    full_height, full_width = truth.shape
+    rows, columns = np.nonzero(truth)
+    centre_y, centre_x = (rows.min() + rows.max()) / 2, (columns.min() + columns.max()) / 2
+    width = min(full_width, full_height * scale * aspect)
+    height = int(width / aspect)
+    width = int(width)
+    top = int(np.clip(centre_y - height / 2, 0, full_height - height))
+    left = int(np.clip(centre_x - width / 2, 0, full_width - width))
+    return picture[top : top + height, left : left + width], truth[top : top + height, left : left + width]
+
+
+def _choice_row(frame: str, share: str, cuts: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    scores: dict[str, list[tuple[float, float]]] = {model: [] for model in CHOICE_MODELS}
+    on_general = 0
+    for model in CHOICE_MODELS:
+        pipelines = ModelPipelines(model)
+        for picture, truth in cuts:
+            pipeline = pipelines.for_picture(picture)
+            on_general += model == AUTO and pipeline.model_name == "mediapipe-general"
+            mask, small = pipeline.segmenter.predict_with_capture(picture)
+            pred = refine_mask(picture, small, mask) > 127
+            scores[model].append((iou(pred, truth), boundary_f(pred, truth)))
+    cells = [f"{np.mean(values, axis=0)[0]:.3f} / {np.mean(values, axis=0)[1]:.3f}" for values in scores.values()]
+    cells[-1] += f" ({100 * on_general / max(len(cuts), 1):.0f} %)"
+    return f"| {frame} | {share} | {len(cuts)} | {' | '.join(cells)} |"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images/, masks/, davis_lucia/")
@@ -144,6 +214,8 @@ def main() -> int:
     print("\n".join(image_table(args.data, args.models)))
     print()
     print("\n".join(clip_table(args.data, args.models)))
+    print()
+    print("\n".join(model_choice_table(args.data)))
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from obs_blur.model_choice import AUTO_HELP, model_label
 from obs_blur.obs import lip_sync, source_info
 from obs_blur.obs.data import ObsData, Properties
 from obs_blur.obs.filter_settings import (
@@ -79,13 +80,15 @@ def show_applicable_settings(properties: int, property_name: str, settings: int)
         return True
     return False
 
+MODEL_DESCRIPTION = f"Automatic: {AUTO_HELP}. The others are the models in models/manifest.json."
+
 
 def _add_main_settings(properties: Properties, kind_id: str, models: ModelChoices) -> None:
     """The mode, the model, and the settings of one mode each (the mode list shows and hides those)."""
     mode_list = properties.add_string_list(MODE, "Background", mode_choices())
     Properties.set_modified_callback(mode_list, _modified_callback(kind_id))
-    model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, n) for n in models.names))
-    Properties.set_long_description(model_list, "Models listed in models/manifest.json")
+    model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, model_label(n)) for n in models.names))
+    Properties.set_long_description(model_list, MODEL_DESCRIPTION)
     properties.add_int_slider(BLUR_STRENGTH, "Blur strength", BLUR_STRENGTH_MIN, BLUR_STRENGTH_MAX)
     properties.add_color(BG_COLOR, "Background colour")
     properties.add_file_path(BG_IMAGE, "Background image", IMAGE_FILES)

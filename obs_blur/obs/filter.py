@@ -125,7 +125,7 @@ class BackgroundBlurFilter:
         self.frame_size = self._target_size()
         engine = self.engine
         if engine is not None and not self._suspended:
-            engine.masks.tick(self.settings)
+            engine.masks.tick(engine.applied(self.settings, self.frame_size))
             engine.tick(seconds)
 
     def video_render(self, effect: Optional[int]) -> None:
@@ -203,6 +203,7 @@ class BackgroundBlurFilter:
             "mask_ms": report.ms_per_mask if report else None,
             "provider": report.provider if report else "",
             "model": (report.model if report else "") or self.settings.model,
+            "model_choice": engine.model_reason if engine is not None else None,
             "status": self.status_text(),
             "frames": self.render_stats.frames,
             "passthrough_frames": self.render_stats.passthrough_frames,
@@ -224,12 +225,13 @@ class BackgroundBlurFilter:
             return True, 0.0
         waited_s = 0.0
         try:
+            settings = engine.applied(self.settings, size)
             new_frame = self._needs_new_frame(engine)
             if new_frame:
                 self._captured_tick, self._captured_at = self._ticks, time.monotonic()
-                engine.new_frame(size, self.settings)
+                engine.new_frame(size, settings)
                 waited_s = engine.waited_s
-            self.last_problem = engine.draw(size, self.settings)
+            self.last_problem = engine.draw(size, settings)
             if new_frame:
                 engine.frame_done()
             self._measure_video_delay(engine)
@@ -285,7 +287,7 @@ class BackgroundBlurFilter:
             return status.passes_through(self.last_problem)
         mode = status.mode_text(self.settings.mode, self.settings.blur_strength)
         report, age = engine.masks.report(), engine.info().mask_age_frames
-        return status.mask_in_use(self._paused(), engine.masks.still_picture, report, age, mode)
+        return status.mask_in_use(self._paused(), engine.masks.still_picture, report, age, mode, engine.model_reason)
 
     def _hidden(self) -> bool:
         """Whether no scene or view shows the filtered source (libobs then renders none of its filters)."""

@@ -38,6 +38,7 @@ from obs_blur.blur_plan import blur_work_plan
 from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
 from obs_blur.errors import ObsBlurError
 from obs_blur.mask_timing import mask_wait_budget_s
+from obs_blur.model_choice import AUTO, ModelChooser
 from obs_blur.modes import Composite, mode_named
 from obs_blur.obs import libobs, status
 from obs_blur.obs.filter_settings import FilterSettings
@@ -127,6 +128,23 @@ class FrameEngine:
         self.render_s = 0.0  # running mean of new_frame + draw, without the wait for a mask
         self._offered = False  # a capture was offered to the worker since the last new_frame
         self._frame_started = 0.0
+        self.model_chooser = ModelChooser()
+        self._auto_model = False  # the settings ask for ``auto``: the chooser picks the model
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def applied(self, settings: FilterSettings, size: Size) -> FilterSettings:
+        """The settings as this video gets them: ``auto`` becomes the model chosen for it."""
+        self._auto_model = settings.model == AUTO
+        if not self._auto_model:
+            return settings
+        return replace(settings, model=self.model_chooser.for_frame(*size).model)
+
+    @property
+    def model_reason(self) -> Optional[str]:
+        """Why ``auto`` runs the model it runs, for the status line; None for a model the user chose."""
+        choice = self.model_chooser.choice
+        return choice.reason if self._auto_model and choice is not None else None
 
     # -- once per video frame ------------------------------------------------------------------
 
@@ -162,6 +180,8 @@ class FrameEngine:
         if mask is not None:
             self.coefficients.upload(mask.coefficients)
             self.mask, self._mask_received = mask, time.monotonic()
+        if self._auto_model and self.mask is not None:  # every frame: a still picture's mask is not sent again
+            self.model_chooser.observe(self.mask.person_share, self.mask.model, time.monotonic())
 
     @property
     def waited_s(self) -> float:

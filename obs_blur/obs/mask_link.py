@@ -35,6 +35,7 @@ import numpy as np
 
 from obs_blur import paths, platforms
 from obs_blur.mask_timing import WorkerLatency
+from obs_blur.model_choice import person_share
 from obs_blur.obs import libobs
 from obs_blur.obs import status as status_text
 from obs_blur.obs.filter_settings import FilterSettings
@@ -91,6 +92,7 @@ class Mask:
     coefficients: np.ndarray  # (h, w, 2) float32 at capture size
     model: str
     latency_ms: float
+    person_share: float  # of the frame (``model_choice.person_share``), for the ``auto`` model
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,8 @@ class MaskLink:
             frame_number = self._frame_of_seq.get(result.seq)
             if frame_number is None:
                 return None  # a frame from before a restart or a forgotten one: cannot be placed in time
-            return Mask(frame_number, result.coefficients, result.model, result.latency_ms)
+            share = person_share(result.mask)
+            return Mask(frame_number, result.coefficients, result.model, result.latency_ms, share)
 
     @property
     def still_picture(self) -> bool:

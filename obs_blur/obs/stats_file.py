@@ -11,7 +11,8 @@ the same folder, then a rename), as::
          "mask_wait_ms": [of each of those, the ms it waited for a mask about to arrive (mask_timing)],
          "still_picture": <true while the picture has not changed since its mask settled: no segmenting>,
          "mask_age_frames": <int or null>, "masks_per_s": <float>, "mask_ms": <float or null>,
-         "provider": "<str>", "model": "<str>", "status": "<str>",
+         "provider": "<str>", "model": "<str>",
+         "model_choice": <why the auto model runs that model, null for a model chosen by name>, "status": "<str>",
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
          "source": "<the filtered source's name>", "mask_latency_frames": <int or null>,
          "video_delay_ms": <how late the aligned video runs, null while not aligned or not measured>}}}

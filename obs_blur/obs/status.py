@@ -53,11 +53,19 @@ def starting(size: tuple[int, int]) -> str:
     return f"Starting ({width}x{height})"
 
 
-def mask_in_use(paused: bool, still: bool, report: WorkerFigures, mask_age_frames: Optional[int], mode: str) -> str:
+def mask_in_use(
+    paused: bool,
+    still: bool,
+    report: WorkerFigures,
+    mask_age_frames: Optional[int],
+    mode: str,
+    model_reason: Optional[str] = None,
+) -> str:
     """Which model runs where, how fast, and how old the drawn mask is; ``mode`` from ``mode_text``.
 
     ``paused``: a paused media source; ``still``: the picture has not changed since its mask settled,
-    so the worker idles (its speed figures would be stale: the status says so instead).
+    so the worker idles (its speed figures would be stale: the status says so instead);
+    ``model_reason``: why the ``auto`` model runs this model.
     """
     if still:
         speed = STILL_PICTURE
@@ -66,7 +74,8 @@ def mask_in_use(paused: bool, still: bool, report: WorkerFigures, mask_age_frame
     else:
         speed = "measuring speed"
     start = PAUSED if paused else MASK_IN_USE
-    return f"{start}: {report.model} on {report.provider}; {speed}; mask age {mask_age_frames} frames ({mode})"
+    model = f"{report.model} ({model_reason})" if model_reason else report.model
+    return f"{start}: {model} on {report.provider}; {speed}; mask age {mask_age_frames} frames ({mode})"
 
 
 def mode_text(mode: str, blur_strength: int) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from obs_blur.errors import ObsBlurError
+from obs_blur.model_choice import AUTO, auto_offered
 from obs_blur.paths import shipped_models_dir
 
 MANIFEST_NAME = "manifest.json"
@@ -137,6 +138,9 @@ def _load_cached(folder_str: str) -> Manifest:
 def read_model_choices(path: Optional[Path] = None) -> ModelChoices:
     """Model names from the manifest (``{"default": ..., "models": [{"name": ...}, ...]}``).
 
+    ``auto`` (``obs_blur.model_choice``) comes first and is the default where both models it
+    chooses between are listed.
+
     Read afresh on every call and never raising: a missing or broken manifest gives an empty list and
     the reason, because the filter must still load, pass video through and tell the user what is wrong.
     """
@@ -155,5 +159,7 @@ def read_model_choices(path: Optional[Path] = None) -> ModelChoices:
     )
     if not names:
         return ModelChoices((), "", f"no models listed in {path}")
+    if auto_offered(names):
+        return ModelChoices((AUTO, *names), AUTO)
     default = manifest.get("default")
     return ModelChoices(names, default if default in names else names[0])

@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from pictures import person_far_in_wide_frame
+
+from obs_blur.model_choice import FIRST_SWITCH_AFTER_S, SQUARE_MODEL, WIDE_MODEL
 
 from .conftest import running_obs
 from .filter_checks import (
@@ -169,14 +173,44 @@ def test_status_and_stats_file_say_what_runs(obs: HeadlessObs) -> None:
 
     assert isinstance(stats["time"], float)
     assert entry["render_ms"] and all(isinstance(ms, float) and ms > 0 for ms in entry["render_ms"])
-    assert entry["model"] == "mediapipe-landscape"
+    assert entry["model"] == SQUARE_MODEL and entry["model_choice"] == "auto: 512x512 frame is not wide"
     assert entry["provider"].startswith("CPU")  # onnxruntime's CPU build here, with the reason in brackets
     assert isinstance(entry["masks_per_s"], float) and isinstance(entry["mask_age_frames"], int)
     assert entry["frames"] > entry["passthrough_frames"] > 0  # passed through until the first mask
-    assert entry["status"].startswith("Mask in use: mediapipe-landscape on CPU"), entry["status"]
+    assert entry["status"].startswith(f"Mask in use: {SQUARE_MODEL} (auto: 512x512 frame is not wide) on CPU")
     # Only the dialog (UI thread) copies the status into the settings: the graphics thread writing them
     # while obs-websocket reads them (this very request) corrupted OBS's heap.
     assert "status" not in obs.filter_settings(PHOTO, FILTER)
+
+
+def test_auto_model_fits_the_frame_at_once_and_the_person_after_the_hold(obs: HeadlessObs, tmp_path: Path) -> None:
+    """A portrait frame gets the square model at once; a person standing back in a 16:9 frame gets it
+    after the hold, and the mask is then the command line's (whose default is ``auto`` too)."""
+    from skimage import data
+
+    camera = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
+    pictures = {"Portrait": camera[:, 128:384], "Standing back": person_far_in_wide_frame(camera)}
+    files = {name: tmp_path / f"{name}.png" for name in pictures}
+    for name, picture in pictures.items():
+        assert cv2.imwrite(str(files[name]), picture)
+    for name in pictures:
+        obs.add_image_source(name, files[name])
+        obs.client.create_source_filter(name, FILTER, FILTER_KIND, {"mode": "mask"})  # the model left at its default
+    added_at = time.monotonic()
+    try:
+        wait_for_mask(obs, "Portrait", FILTER, model=SQUARE_MODEL, status_has="(auto: 256x512 frame is not wide)")
+        first = wait_for_mask(obs, "Standing back", FILTER)
+        assert first["model"] == WIDE_MODEL and first["model_choice"] == "auto: wide 1280x720 frame", first
+        switched = wait_for_mask(obs, "Standing back", FILTER, model=SQUARE_MODEL, status_has="small person")
+        assert time.monotonic() - added_at >= FIRST_SWITCH_AFTER_S, switched["status"]
+        print(f"\nstanding back: {switched['status']!r} after {time.monotonic() - added_at:.1f} s")
+        for name in pictures:
+            reference = cli_mask(files[name], tmp_path / f"cli-{name}")
+            shot = obs.screenshot(name)
+            assert iou(shot[..., 0] > 127, reference > 127) >= 0.98, name
+    finally:
+        for name in pictures:
+            obs.client.remove_input(name)
 
 
 def test_model_switch_while_rendering(obs: HeadlessObs) -> None:
@@ -269,7 +303,7 @@ def test_missing_model_file_passes_through_with_one_log_line(
             assert status.startswith("Video passes through unchanged: model error:"), status
             lines = [line for line in run.log_text().splitlines() if "passes through unchanged" in line]
             assert len(lines) == 1, lines
-            assert "selfie_segmentation_landscape_144x256.onnx is missing" in lines[0]
+            assert "selfie_segmentation_general_256x256.onnx is missing" in lines[0]  # auto's model for a square photo
 
 
 def write_still_video(frame_bgr: np.ndarray, path: Path, seconds: float = 2.0, fps: int = 30) -> None:

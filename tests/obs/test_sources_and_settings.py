@@ -22,6 +22,7 @@ import numpy as np
 import obsws_python
 import pytest
 
+from obs_blur.model_choice import SQUARE_MODEL
 from obs_blur.modes import MODE_NAMES
 from obs_blur.obs.status import NO_VIDEO
 from obs_blur.segmentation.manifest import read_model_choices
@@ -240,7 +241,7 @@ def test_hand_edited_settings_are_repaired_at_load(obs: HeadlessObs) -> None:
         assert f"filter '{name}' created" in log
     for source, name, *_ in HAND_EDITED[:3]:
         entry = wait_for_mask(obs, source, name, timeout_s=30.0)
-        assert entry["model"] == default_model
+        assert entry["model_choice"] == "auto: 512x512 frame is not wide" and entry["model"] == SQUARE_MODEL
         assert_healthy(obs, source, name)
     assert filter_stats(obs, "Edited garbage", "Not an object")["status"].endswith("(blur mode, strength 50)")
 
