@@ -101,6 +101,27 @@ def lens_offsets() -> tuple[tuple[float, float], ...]:
     )
 
 
+#: With "lens depth" on, the disc shrinks next to the person: its radius is scaled by
+#: LENS_DEPTH_NEAR + (1 - LENS_DEPTH_NEAR) * clamp(2 * (rim - 0.5), 0, 1), where rim is the mean
+#: background weight at LENS_DEPTH_RIM_TAPS points on a circle of LENS_DEPTH_REACH times the full
+#: disc's radius: LENS_DEPTH_NEAR at the outline (half the circle on the person), the whole radius
+#: that far away (all background), as a lens focused on the person blurs what lies behind them
+#: more the farther it is.
+LENS_DEPTH_NEAR = 0.35
+LENS_DEPTH_REACH = 2.0
+LENS_DEPTH_RIM_TAPS = 8
+
+
+def lens_rim_offsets() -> tuple[tuple[float, float], ...]:
+    """Where the depth estimate reads, on the unit circle (times ``LENS_DEPTH_REACH`` and the disc's radius).
+
+    The shader has the same numbers."""
+    return tuple(
+        (math.cos(2 * math.pi * index / LENS_DEPTH_RIM_TAPS), math.sin(2 * math.pi * index / LENS_DEPTH_RIM_TAPS))
+        for index in range(LENS_DEPTH_RIM_TAPS)
+    )
+
+
 def lens_radius(sigma: float) -> float:
     """The disc's radius in work pixels for a Gaussian of ``sigma`` work pixels at the same strength."""
     return LENS_RADIUS_PER_SIGMA * sigma

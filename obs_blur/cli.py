@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"what to do with the background (default {DEFAULT_MODE})",
     )
     blur.add_argument("--strength", type=float, default=50.0, metavar="N", help="blur strength 0-100 (default 50)")
+    blur.add_argument(
+        "--lens-depth", action="store_true", help="--mode lens: lighter blur next to the person, more farther away"
+    )
     blur.add_argument("--color", default="0,177,64", metavar="R,G,B", help="background colour for --mode color")
     blur.add_argument("--background", type=Path, metavar="IMAGE", help="background picture for --mode image")
     blur.add_argument(
@@ -135,7 +138,11 @@ def _composite_settings(args: argparse.Namespace) -> CompositeSettings:
         raise ObsBlurError(f"--mode {args.mode} needs --background IMAGE")
     if not 0 <= args.strength <= 100:
         raise ObsBlurError(f"--strength {args.strength:g} is outside 0-100")
-    return CompositeSettings(mode=args.mode, strength=args.strength, color=parse_color(args.color), image=image)
+    if args.lens_depth and Setting.LENS_DEPTH not in mode_named(args.mode).settings:
+        raise ObsBlurError(f"--lens-depth applies to --mode lens, not --mode {args.mode}")
+    return CompositeSettings(
+        mode=args.mode, strength=args.strength, color=parse_color(args.color), image=image, lens_depth=args.lens_depth
+    )
 
 
 def run_blur(args: argparse.Namespace) -> int:

@@ -22,12 +22,15 @@ import numpy as np
 
 from obs_blur.blur_plan import (
     LENS_BLOOM,
+    LENS_DEPTH_NEAR,
+    LENS_DEPTH_REACH,
     LENS_HIGHLIGHT_FROM,
     LENS_TAPS,
     blur_sigma,
     blur_work_plan,
     lens_offsets,
     lens_radius,
+    lens_rim_offsets,
 )
 from obs_blur.errors import ObsBlurError
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
@@ -44,6 +47,7 @@ class CompositeSettings:
     strength: float = 50.0
     color: tuple[int, int, int] = (0, 177, 64)
     image: Optional[np.ndarray] = None
+    lens_depth: bool = False  # lens mode: the disc smaller next to the person
 
     def validated(self) -> CompositeSettings:
         if self.mode not in MODE_NAMES:
@@ -53,12 +57,15 @@ class CompositeSettings:
         return self
 
 
-def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float, lens: bool = False) -> np.ndarray:
+def background_blur(
+    frame: np.ndarray, alpha: np.ndarray, strength: float, lens: bool = False, lens_depth: bool = False
+) -> np.ndarray:
     """Blurred background estimated from background pixels only (BGR uint8, full size).
 
     Premultiplying by the background weight happens at full resolution in 8 bits (cheap, and a
     person pixel has weight 0 exactly); everything after the area downscale is float at low
-    resolution. ``lens``: a disc with blooming highlights (``lens_blur``) instead of the Gaussian.
+    resolution. ``lens``: a disc with blooming highlights (``lens_kernel``) instead of the Gaussian;
+    ``lens_depth``: that disc smaller next to the person (``_lens_with_depth``).
     """
     height, width = frame.shape[:2]
     bgr = _contiguous_bgr(frame)
@@ -72,7 +79,10 @@ def background_blur(frame: np.ndarray, alpha: np.ndarray, strength: float, lens:
     premultiplied = cv2.multiply(bgr, cv2.merge([weight, weight, weight]), scale=1 / 255)
     small = cv2.resize(premultiplied, work, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_weight = cv2.resize(weight, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
-    if lens:
+    if lens and lens_depth:
+        gained, gained_weight = _with_highlight_gain(small, small_weight)
+        blurred, total = _lens_with_depth(gained, gained_weight, small_weight, lens_radius(small_sigma))
+    elif lens:
         small, small_weight = _with_highlight_gain(small, small_weight)
         kernel = lens_kernel(lens_radius(small_sigma))
         blurred = cv2.filter2D(small, -1, kernel, borderType=cv2.BORDER_REPLICATE)
@@ -101,6 +111,36 @@ def lens_kernel(radius: float) -> np.ndarray:
         kernel[top + 1, left] += (1 - fx) * fy
         kernel[top + 1, left + 1] += fx * fy
     return kernel / LENS_TAPS
+
+
+def _lens_with_depth(
+    gained: np.ndarray, gained_weight: np.ndarray, weight: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lens disc gathered per pixel with its radius scaled by the background on its rim.
+
+    ``gained`` and ``gained_weight``: the premultiplied background and its weight with the highlight
+    gain; ``weight``: the weight without it, whose mean on a circle around the pixel says how near
+    the person is (the formula at ``blur_plan.LENS_DEPTH_NEAR``). Each tap is a bilinear read with the
+    edge repeated, as the shader's clamped reads are. Returns the disc sums of both, divided by the
+    tap count like ``lens_kernel``.
+    """
+    height, width = weight.shape
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+
+    def read(image: np.ndarray, offset_x: np.ndarray, offset_y: np.ndarray) -> np.ndarray:
+        return cv2.remap(image, grid_x + offset_x, grid_y + offset_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    reach = radius * LENS_DEPTH_REACH
+    rim = sum(read(weight, np.float32(x * reach), np.float32(y * reach)) for x, y in lens_rim_offsets())
+    far = np.clip((rim / len(lens_rim_offsets()) - 0.5) * 2.0, 0.0, 1.0)
+    scaled = (radius * (LENS_DEPTH_NEAR + (1.0 - LENS_DEPTH_NEAR) * far)).astype(np.float32)
+    blurred = np.zeros_like(gained)
+    total = np.zeros_like(gained_weight)
+    for unit_x, unit_y in lens_offsets():
+        offset_x, offset_y = scaled * np.float32(unit_x), scaled * np.float32(unit_y)
+        blurred += read(gained, offset_x, offset_y)
+        total += read(gained_weight, offset_x, offset_y)
+    return blurred / LENS_TAPS, (total / LENS_TAPS)[..., None]
 
 
 def _with_highlight_gain(small: np.ndarray, small_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +209,9 @@ def composite(
         return out
     if kind in (Composite.OVER_BLURRED_BACKGROUND, Composite.OVER_LENS_BLURRED_BACKGROUND):
         lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
-        background = background_blur(frame, alpha if exclude is None else exclude, settings.strength, lens)
+        background = background_blur(
+            frame, alpha if exclude is None else exclude, settings.strength, lens, settings.lens_depth
+        )
     elif kind is Composite.OVER_COLOUR:
         background = np.empty((height, width, 3), np.uint8)
         background[:] = np.asarray(settings.color, np.uint8)

@@ -19,6 +19,7 @@ class Setting(Enum):
     BLUR_STRENGTH = "blur strength"
     COLOUR = "colour"
     PICTURE = "picture"
+    LENS_DEPTH = "lens depth"  # the lens disc smaller next to the person
 
 
 class Composite(Enum):
@@ -39,7 +40,7 @@ class Composite(Enum):
 
 _SETTINGS_OF = {
     Composite.OVER_BLURRED_BACKGROUND: (Setting.BLUR_STRENGTH,),
-    Composite.OVER_LENS_BLURRED_BACKGROUND: (Setting.BLUR_STRENGTH,),
+    Composite.OVER_LENS_BLURRED_BACKGROUND: (Setting.BLUR_STRENGTH, Setting.LENS_DEPTH),
     Composite.OVER_COLOUR: (Setting.COLOUR,),
     Composite.OVER_PICTURE: (Setting.PICTURE,),
 }

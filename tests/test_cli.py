@@ -179,6 +179,7 @@ def test_bad_arguments(tmp_path: Path, photo: Path) -> None:
     assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.png"), "--strength", "150"), "outside 0-100")
     assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.png"), "--color", "red"), "colour")
     assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.png"), "--mode", "image"), "--background")
+    assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.png"), "--lens-depth"), "applies to --mode lens")
     assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.jpg"), "--mode", "transparent"), "transparency")
     assert_clean_error(run_cli("blur", str(photo), str(photo)), "overwrite the input")
     assert_clean_error(run_cli("blur", str(photo), str(tmp_path / "o.mp4")), "must be a image")

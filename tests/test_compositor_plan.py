@@ -10,12 +10,14 @@ import pytest
 
 from obs_blur.blur_plan import (
     BLUR_TAP_PAIRS,
+    LENS_DEPTH_RIM_TAPS,
     LENS_TAPS,
     blur_sigma,
     blur_taps,
     blur_work_plan,
     lens_offsets,
     lens_radius,
+    lens_rim_offsets,
 )
 from obs_blur.compositor import background_blur, lens_kernel
 
@@ -68,7 +70,27 @@ def test_the_lens_kernel_is_the_shaders_disc() -> None:
     assert len(lens_offsets()) == LENS_TAPS and max(np.hypot(x, y) for x, y in lens_offsets()) < 1.0
     effect = (Path(__file__).resolve().parent.parent / "obs_blur" / "effects" / "background_blur.effect").read_text()
     for x, y in lens_offsets():  # the shader spells out the same taps
-        assert f"float2({x:.6f}, {y:.6f})" in effect
+        assert f"lens_tap(v_in.uv, float2({x:.6f}, {y:.6f}), radius)" in effect
+    for x, y in lens_rim_offsets():  # and the same points for the lens depth
+        assert f"uv + float2({x:.6f}, {y:.6f}) * reach).a" in effect
+    assert f"rim / {LENS_DEPTH_RIM_TAPS}.0" in effect
+
+
+def test_lens_depth_blurs_less_next_to_the_person_and_the_same_far_away() -> None:
+    """Stripes behind a person: next to the outline the depth's smaller disc keeps more of their
+    contrast; a few disc radii away both lens blurs are the same; the person's pixels never enter."""
+    frame = np.where((np.indices((360, 640))[0] // 16) % 2 == 0, 200, 40).astype(np.uint8)
+    frame = cv2.merge([frame, frame, frame])
+    alpha = np.zeros((360, 640), np.uint8)
+    alpha[60:, 220:420] = 255  # a person from the bottom edge up
+    frame[alpha > 0] = (0, 0, 255)  # pure red: any of it in the background would show
+    uniform = background_blur(frame, alpha, 70, lens=True).astype(int)
+    deep = background_blur(frame, alpha, 70, lens=True, lens_depth=True).astype(int)
+    beside, far = (slice(100, 300), slice(200, 216)), (slice(100, 300), slice(0, 40))
+    contrast = lambda image: float(image[beside][..., 1].std())  # noqa: E731
+    assert contrast(deep) > 1.5 * contrast(uniform), (contrast(deep), contrast(uniform))
+    assert np.abs(deep[far] - uniform[far]).max() <= 1
+    assert (deep[alpha == 0][:, 2] - deep[alpha == 0][:, 1]).max() <= 1  # no red from the person
 
 
 def test_a_light_in_the_background_blooms_into_a_disc() -> None:

@@ -34,7 +34,7 @@ def test_picture_is_a_person_on_a_plain_background(grey_picture: Any) -> None:
     assert measure_halo.halo(grey_picture.picture, grey_picture) == 0.0  # the unblurred picture: no halo
 
 
-@pytest.mark.parametrize("mode", ["blur", "lens"])
+@pytest.mark.parametrize("mode", ["blur", "lens", "lens-depth"])
 def test_reference_compositor_has_no_halo_and_a_plain_blur_has_one(grey_picture: Any, mode: str) -> None:
     ours = measure_halo.halo(measure_halo.reference_composite(grey_picture, STRENGTH, mode), grey_picture)
     naive = measure_halo.halo(measure_halo.naive_composite(grey_picture, STRENGTH), grey_picture)

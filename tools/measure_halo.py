@@ -165,9 +165,17 @@ def naive_composite(test: HaloPicture, strength: float) -> np.ndarray:
     return np.clip(test.picture * weight + blurred * (1 - weight) + 0.5, 0, 255).astype(np.uint8)
 
 
+#: The blurs measured (``--mode``): the filter's settings for each, besides its strength.
+BLURS: dict[str, dict[str, Any]] = {
+    "blur": {"mode": "blur"},
+    "lens": {"mode": "lens"},
+    "lens-depth": {"mode": "lens", "lens_depth": True},
+}
+
+
 def reference_composite(test: HaloPicture, strength: float, mode: str = "blur") -> np.ndarray:
-    """Our CPU reference compositor with the hand-made mask as the person alpha (``mode`` blur or lens)."""
-    return composite(test.picture, test.alpha, CompositeSettings(mode=mode, strength=strength))
+    """Our CPU reference compositor with the hand-made mask as the person alpha (``mode``: a key of ``BLURS``)."""
+    return composite(test.picture, test.alpha, CompositeSettings(strength=strength, **BLURS[mode]))
 
 
 def cpu_rows(tests: list[HaloPicture], strengths: list[int], mode: str = "blur") -> list[HaloRow]:
@@ -292,7 +300,7 @@ def _obs_filter_rows(
     with_model_mask = HaloPicture(test.name, test.picture, model_alpha, test.background)
     filtered: dict[int, Optional[float]] = {}
     for strength in strengths:
-        run.client.set_source_filter_settings(SOURCE, FILTER, {"mode": mode, "blur_strength": strength}, True)
+        run.client.set_source_filter_settings(SOURCE, FILTER, {**BLURS[mode], "blur_strength": strength}, True)
         time.sleep(_SETTLE_AFTER_STRENGTH_S)
         save_as = None if save_prefix is None else save_prefix.with_name(f"{save_prefix.name}-s{strength}.png")
         filtered[strength] = _obs_halo(run, test, save_as)
@@ -328,7 +336,7 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strengths", type=int, nargs="+", default=list(DEFAULT_STRENGTHS), help="0-100")
     parser.add_argument("--obs", action="store_true", help="also measure the filter in a headless OBS (obs, Xvfb)")
-    parser.add_argument("--mode", choices=("blur", "lens"), default="blur", help="the background blur measured")
+    parser.add_argument("--mode", choices=tuple(BLURS), default="blur", help="the background blur measured")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument("--save-pictures", type=Path, help="write the test pictures and CPU outputs here as PNG")
     return parser.parse_args(argv)

@@ -27,6 +27,7 @@ from obs_blur.obs.filter_settings import (
     DEVICE,
     DEVICES,
     EDGE_SOFTNESS,
+    LENS_DEPTH,
     MODE,
     MODEL,
     PERCENT_MAX,
@@ -90,6 +91,8 @@ def _add_main_settings(properties: Properties, kind_id: str, models: ModelChoice
     model_list = properties.add_string_list(MODEL, "Segmentation model", ((n, model_label(n)) for n in models.names))
     Properties.set_long_description(model_list, MODEL_DESCRIPTION)
     properties.add_int_slider(BLUR_STRENGTH, "Blur strength", BLUR_STRENGTH_MIN, BLUR_STRENGTH_MAX)
+    depth = properties.add_bool(LENS_DEPTH, "Blur more the farther from you")
+    Properties.set_long_description(depth, "The lens blur is lighter next to your outline, as a lens focused on you")
     properties.add_color(BG_COLOR, "Background colour")
     properties.add_file_path(BG_IMAGE, "Background image", IMAGE_FILES)
 

@@ -285,7 +285,7 @@ class BackgroundBlurFilter:
             return status.starting(self.frame_size)
         if self.last_problem is not None:
             return status.passes_through(self.last_problem)
-        mode = status.mode_text(self.settings.mode, self.settings.blur_strength)
+        mode = status.mode_text(self.settings.mode, self.settings.blur_strength, self.settings.lens_depth)
         report, age = engine.masks.report(), engine.info().mask_age_frames
         return status.mask_in_use(self._paused(), engine.masks.still_picture, report, age, mode, engine.model_reason)
 

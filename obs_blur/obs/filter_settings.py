@@ -22,6 +22,7 @@ MODEL = "model"
 BLUR_STRENGTH = "blur_strength"
 BG_COLOR = "bg_color"
 BG_IMAGE = "bg_image"
+LENS_DEPTH = "lens_depth"
 EDGE_SOFTNESS = "edge_softness"
 SMOOTHING = "smoothing"
 ALIGN_VIDEO = "align_video"
@@ -63,6 +64,7 @@ class FilterSettings:
     blur_strength: int
     bg_color: int = DEFAULT_BG_COLOR
     bg_image: str = ""
+    lens_depth: bool = False
     edge_softness: int = DEFAULT_EDGE_SOFTNESS
     smoothing: int = DEFAULT_SMOOTHING
     align_video: bool = False
@@ -124,13 +126,16 @@ def _sanitize_device(value: StoredValue) -> str:
 
 
 #: Keys read from obs_data, in the order the dialog shows them.
-SETTING_KEYS = (MODE, MODEL, BLUR_STRENGTH, BG_COLOR, BG_IMAGE, EDGE_SOFTNESS, SMOOTHING, ALIGN_VIDEO, DEVICE)
+SETTING_KEYS = (
+    MODE, MODEL, BLUR_STRENGTH, LENS_DEPTH, BG_COLOR, BG_IMAGE, EDGE_SOFTNESS, SMOOTHING, ALIGN_VIDEO, DEVICE
+)
 
 #: The key of each setting that only some modes draw with (``modes.Setting``); the others apply to all.
 MODE_SETTING_KEYS: dict[Setting, str] = {
     Setting.BLUR_STRENGTH: BLUR_STRENGTH,
     Setting.COLOUR: BG_COLOR,
     Setting.PICTURE: BG_IMAGE,
+    Setting.LENS_DEPTH: LENS_DEPTH,
 }
 
 
@@ -162,6 +167,7 @@ def sanitize(stored: Mapping[str, StoredValue], models: ModelChoices) -> tuple[F
         BLUR_STRENGTH: _sanitize_blur_strength,
         BG_COLOR: _sanitize_color,
         BG_IMAGE: _sanitize_path,
+        LENS_DEPTH: _sanitize_bool,
         EDGE_SOFTNESS: lambda value: _sanitize_percent(value, DEFAULT_EDGE_SOFTNESS),
         SMOOTHING: lambda value: _sanitize_percent(value, DEFAULT_SMOOTHING),
         ALIGN_VIDEO: _sanitize_bool,

@@ -269,7 +269,8 @@ class FrameEngine:
             weight_band = weight_band_transform(settings.edge_softness)
             lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
             blurred = blurred_background(
-                self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band, lens
+                self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band, lens,
+                lens and settings.lens_depth,
             )
             self.effect.set_texture("blurred", blurred)
         elif kind is Composite.OVER_COLOUR:

@@ -30,7 +30,14 @@ from typing import Optional
 
 import numpy as np
 
-from obs_blur.blur_plan import LENS_BLOOM, LENS_HIGHLIGHT_FROM, blur_taps, lens_radius
+from obs_blur.blur_plan import (
+    LENS_BLOOM,
+    LENS_DEPTH_NEAR,
+    LENS_DEPTH_REACH,
+    LENS_HIGHLIGHT_FROM,
+    blur_taps,
+    lens_radius,
+)
 from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
@@ -57,6 +64,7 @@ _EFFECT_PARAMS = (
     "blur_weights",
     "lens_radius",
     "lens_highlight",
+    "lens_depth",
     "bg_color",
     "bg_uv_scale",
     "bg_uv_offset",
@@ -324,6 +332,7 @@ def blurred_background(
     sigma: float,
     weight_band: tuple[float, float],
     lens: bool = False,
+    lens_depth: bool = False,
 ) -> int:
     """Background-only blur at work size: premultiplied downscale, a horizontal and a vertical Gaussian.
 
@@ -334,7 +343,8 @@ def blurred_background(
     writes 8-bit straight colour, alpha 1 where background was seen and 0 where none was, so the
     full-resolution composite reads 8 bits per channel (``work``: the two half-float targets and
     that 8-bit one, whose texture is returned). ``lens``: one disc-shaped pass with blooming
-    highlights instead of the two Gaussian ones, written the same way.
+    highlights instead of the two Gaussian ones, written the same way; ``lens_depth``: its disc
+    smaller next to the person.
     """
     width, height = work_size
     premultiplied, horizontal, background = work
@@ -347,7 +357,7 @@ def blurred_background(
             effect.set_vec2("step_uv", 1.0 / width, 1.0 / height)
             effect.draw(b"PremultiplyDown", width, height)
         if lens:
-            _lens_blur(effect, premultiplied, background, work_size, sigma)
+            _lens_blur(effect, premultiplied, background, work_size, (sigma, lens_depth))
         else:
             _gaussian_blur(effect, premultiplied, horizontal, background, work_size, sigma)
     texture = background.texture
@@ -380,15 +390,24 @@ def _gaussian_blur(
 
 
 def _lens_blur(
-    effect: BlurEffect, premultiplied: RenderTarget, background: RenderTarget, work_size: tuple[int, int], sigma: float
+    effect: BlurEffect,
+    premultiplied: RenderTarget,
+    background: RenderTarget,
+    work_size: tuple[int, int],
+    plan: tuple[float, bool],
 ) -> None:
-    """The disc-shaped blur with blooming highlights (``blur_plan``'s lens constants), one pass."""
+    """The disc-shaped blur with blooming highlights (``blur_plan``'s lens constants), one pass.
+
+    ``plan``: the Gaussian's sigma at this strength, and whether the disc shrinks next to the person.
+    """
     width, height = work_size
+    sigma, depth = plan
     with background.drawing(width, height):
         effect.set_texture("image", premultiplied.texture)
         effect.set_vec2("texel", 1.0 / width, 1.0 / height)
         effect.set_float("lens_radius", lens_radius(sigma))
         effect.set_vec4("lens_highlight", LENS_HIGHLIGHT_FROM, 1.0 / (1.0 - LENS_HIGHLIGHT_FROM), LENS_BLOOM, 0.0)
+        effect.set_vec2("lens_depth", LENS_DEPTH_NEAR if depth else 1.0, LENS_DEPTH_REACH)
         effect.draw(b"LensBlur", width, height)
 
 

@@ -78,10 +78,12 @@ def mask_in_use(
     return f"{start}: {model} on {report.provider}; {speed}; mask age {mask_age_frames} frames ({mode})"
 
 
-def mode_text(mode: str, blur_strength: int) -> str:
+def mode_text(mode: str, blur_strength: int, lens_depth: bool = False) -> str:
     """What is drawn, e.g. "blur mode, strength 50": the status shows the settings really applied."""
-    if Setting.BLUR_STRENGTH in mode_named(mode).settings:
-        return f"{mode} mode, strength {blur_strength}"
+    applies = mode_named(mode).settings
+    depth = ", more blur farther from the person" if lens_depth and Setting.LENS_DEPTH in applies else ""
+    if Setting.BLUR_STRENGTH in applies:
+        return f"{mode} mode, strength {blur_strength}{depth}"
     return f"{mode} mode"
 
 

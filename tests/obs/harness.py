@@ -150,7 +150,16 @@ class ObsSettings:
 #: with ``stop_listening`` while its IO thread, woken by that very close, starts the next accept on
 #: it (``handle_accept`` -> ``start_accept``). Same code in obs-websocket 5.1 (OBS 29) to 5.7.
 WEBSOCKET_ACCEPT_RACE = "obs-websocket's IO thread accepting while its server stops"
-UPSTREAM_EXIT_CRASHES = {WEBSOCKET_ACCEPT_RACE: ("WebSocketServer::ServerRunner", "start_accept")}
+#: OBS 32's ``ClearSceneData`` (the UI thread, at exit) removes every source, then deletes the widgets
+#: it scheduled for deletion (``sendPostedEvents(DeferredDelete)``) while the destroy thread frees the
+#: removed sources: a deleted widget's ``OBSSignal`` then disconnects from a signal handler already
+#: freed (SIGSEGV in ``signal_handler_disconnect`` under ``QWidget::~QWidget``). It strikes after
+#: every filter of ours is destroyed and the script unloaded, before "All scene data cleared".
+WIDGET_SIGNAL_RACE = "OBS's UI disconnecting a deleted widget from a source the destroy thread freed"
+UPSTREAM_EXIT_CRASHES = {
+    WEBSOCKET_ACCEPT_RACE: ("WebSocketServer::ServerRunner", "start_accept"),
+    WIDGET_SIGNAL_RACE: ("signal_handler_disconnect", "QObjectPrivate::deleteChildren", "sendPostedEvents"),
+}
 #: Where that race strikes when no core is at hand (a core_pattern that pipes cores elsewhere): OBS's
 #: log ends with this line of obs-websocket's module unload, which runs ``Stop``; nothing of the
 #: filter runs then (every source is destroyed, the script unloaded).
@@ -379,7 +388,7 @@ class HeadlessObs:
         if returncode is not None and returncode < 0:
             backtrace = crash_backtrace(self.run_dir)
             tail += backtrace
-            upstream_crash = upstream_exit_crash(self.log_text().split(SHUTDOWN_MARKER)[-1], backtrace)
+            upstream_crash = upstream_exit_crash(self.log_text(), backtrace)
         if upstream_crash:
             where = self.run_dir / "crash-backtrace.txt"
             warnings.warn(f"OBS crashed at exit in its own code ({upstream_crash}); see {where}", stacklevel=2)
@@ -607,13 +616,15 @@ def crash_backtrace(run_dir: Path, timeout_s: float = 120.0) -> str:
     return "\n--- backtrace of the crash (gdb on the core) ---\n" + "\n".join(lines[:120])
 
 
-def upstream_exit_crash(shutdown_log: str, backtrace: str) -> str:
-    """Which of OBS's own known exit crashes killed it after its scene data was cleared, or "".
+def upstream_exit_crash(log: str, backtrace: str) -> str:
+    """Which of OBS's own known exit crashes killed it once the filter's part of the exit was over, or "".
 
-    By the crashed thread's frames when there is a backtrace; without one, only by the log ending in
-    obs-websocket's module unload.
+    Over means: the scene data cleared, or the script unloaded at exit and every filter that was
+    created destroyed. Then by the crashed thread's frames when there is a backtrace; without one,
+    only by the log ending in obs-websocket's module unload.
     """
-    if SCENE_DATA_CLEARED not in shutdown_log:
+    shutdown_log = log.split(SHUTDOWN_MARKER)[-1]
+    if SCENE_DATA_CLEARED not in shutdown_log and not _filters_gone(log, shutdown_log):
         return ""
     if backtrace:
         return known_upstream_crash(backtrace)
@@ -621,6 +632,13 @@ def upstream_exit_crash(shutdown_log: str, backtrace: str) -> str:
     if lines and lines[-1].endswith(WEBSOCKET_UNLOAD_STARTED):
         return f"{WEBSOCKET_ACCEPT_RACE} (no core: OBS's log ends as obs-websocket's unload begins)"
     return ""
+
+
+def _filters_gone(log: str, shutdown_log: str) -> bool:
+    """The script unloaded at exit and as many filters were destroyed as were created."""
+    created = sum(" created (mode " in line for line in log.splitlines() if "[obs-blur] filter '" in line)
+    destroyed = sum(line.endswith("' destroyed") for line in log.splitlines() if "[obs-blur] filter '" in line)
+    return "[obs-blur] script unloaded" in shutdown_log and created == destroyed
 
 
 def known_upstream_crash(backtrace: str) -> str:

@@ -129,6 +129,17 @@ def test_lens_mode_follows_the_cpu_reference(obs: HeadlessObs, astronaut_png: Pa
     assert from_reference <= 1.5
     assert from_gaussian >= 1.0  # a different blur, not the Gaussian again
 
+    depth_file = tmp_path / "depth.png"
+    run_cli("blur", str(astronaut_png), str(depth_file), "--mode", "lens", "--strength", "50", "--lens-depth")
+    depth_reference = cv2.cvtColor(cv2.imread(str(depth_file)), cv2.COLOR_BGR2RGB)
+    deep = show(obs, PHOTO, "strength 50, more blur farther", mode="lens", blur_strength=50, lens_depth=True)
+    from_depth_reference = mean_abs_diff(deep[..., :3], depth_reference)
+    from_lens = mean_abs_diff(depth_reference, reference)
+    print(f"lens depth: {from_depth_reference:.2f} from its CPU reference; the plain lens is {from_lens:.2f} from it")
+    assert from_depth_reference <= 1.5
+    assert from_lens >= 0.3  # the disc really shrinks next to the person
+    obs.client.set_source_filter_settings(PHOTO, FILTER, {"lens_depth": False}, True)
+
 
 def test_color_mode_paints_the_background(obs: HeadlessObs, original: np.ndarray, reference_mask: np.ndarray) -> None:
     shot = show(obs, PHOTO, "(color mode)", mode="color", bg_color=BLUE)

@@ -32,10 +32,10 @@ pytestmark = pytest.mark.obs
 PROBE = Path(__file__).resolve().parent / "obs_scripts" / "obs_blur_test_probe.py"
 PROBE_HOTKEY = "obs_blur_tests.probe"  # as in the probe script
 FILTER = "Background"
-#: The only setting each mode adds to the dialog; transparent and mask have none.
+#: The settings each mode adds to the dialog; transparent and mask have none.
 MODE_SETTING = {
     "blur": ["blur_strength"],
-    "lens": ["blur_strength"],
+    "lens": ["blur_strength", "lens_depth"],
     "color": ["bg_color"],
     "image": ["bg_image"],
     "transparent": [],

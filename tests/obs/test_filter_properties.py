@@ -24,7 +24,14 @@ OBS_PROPERTY_GROUP = 12  # enum obs_property_type (obs-properties.h)
 #: The Advanced group as built, before libobs applies settings (the lip-sync button needs a registered kind).
 LIP_SYNC = ["video_delay", "lipsync_audio"]
 ADVANCED = ["edge_softness", "smoothing", "align_video", *LIP_SYNC, "device"]
-MODE_SETTING = {"blur": ["blur_strength"], "color": ["bg_color"], "image": ["bg_image"], "transparent": [], "mask": []}
+MODE_SETTING = {
+    "blur": ["blur_strength"],
+    "lens": ["blur_strength", "lens_depth"],
+    "color": ["bg_color"],
+    "image": ["bg_image"],
+    "transparent": [],
+    "mask": [],
+}
 
 
 class Reader:
@@ -142,7 +149,7 @@ def test_advanced_settings_sit_in_a_group(reader: Reader) -> None:
 
     props = BackgroundBlurFilter.get_properties(None)
     try:
-        main = ["mode", "model", "blur_strength", "bg_color", "bg_image"]
+        main = ["mode", "model", "blur_strength", "lens_depth", "bg_color", "bg_image"]
         assert reader.names(props) == [*main, "advanced", *ADVANCED, "status"]  # no button: nothing registered
         group = reader.get(props, b"advanced")
         assert reader.type(group) == OBS_PROPERTY_GROUP
@@ -205,7 +212,7 @@ def test_a_libobs_without_groups_or_modified_callbacks_shows_every_setting(
     try:
         reader.data_set_string(settings, b"mode", b"color")
         assert reader.modified(reader.get(props, b"mode"), settings) is False  # no callback was set
-        main = ["mode", "model", "blur_strength", "bg_color", "bg_image"]
+        main = ["mode", "model", "blur_strength", "lens_depth", "bg_color", "bg_image"]
         assert reader.names(props, only_visible=True) == [*main, *ADVANCED, "status"]
     finally:
         reader.data_release(settings)

@@ -35,6 +35,7 @@ def test_script_loaded_and_filter_kind_registered(obs: HeadlessObs) -> None:
         "mode": "blur",
         "model": models.default,
         "blur_strength": 50,
+        "lens_depth": False,
         "bg_color": 0xFF40B100,
         "bg_image": "",
         "edge_softness": 35,

@@ -26,7 +26,7 @@ MIN_MASK_IOU = 0.95  # with the hand-made mask: the filter segmented the person
 measure_halo = load_tool("measure_halo")
 
 
-@pytest.mark.parametrize("mode", ["blur", "lens"])
+@pytest.mark.parametrize("mode", ["blur", "lens", "lens-depth"])
 def test_the_blurred_background_has_no_halo_in_obs(tmp_path: Path, mode: str) -> None:
     require_obs()
     picture = measure_halo.build_picture("blue", (164, 101, 52))

@@ -24,10 +24,40 @@ Program terminated with signal SIGSEGV, Segmentation fault.
 """
 
 
+WIDGET_SIGNAL_CRASH = """\
+Program terminated with signal SIGSEGV, Segmentation fault.
+#0  0x00007f8742383f12 in ?? () from libc.so.6
+#1  0x00007f8745187588 in signal_handler_disconnect () from libobs.so.0
+#2  0x0000565000e6651e in ?? ()
+#3  0x00007f8742a2502a in QObjectPrivate::deleteChildren() () from libQt6Core.so.6
+#4  0x00007f8743c0c298 in QWidget::~QWidget() () from libQt6Widgets.so.6
+#10 0x00007f87429cbab9 in QCoreApplicationPrivate::sendPostedEvents(QObject*, int, QThreadData*) () from libQt6Core.so.6
+"""
+#: OBS 32's log when that race struck (CI, forky): our filters gone, the scene data not yet cleared.
+WIDGET_RACE_LOG = """\
+info: [obs-blur] filter 'Blur' created (mode blur, model auto, blur strength 80)
+info: [obs-blur] filter 'Blur' created (mode color, model auto, blur strength 20)
+info: ==== Shutting down ==================================================
+info: [obs-blur] filter 'Blur' destroyed
+info: [obs-blur] script unloaded; mask workers stopped; 1 filter(s) alive stay registered until OBS exits
+info: [obs-blur] filter 'Blur' destroyed
+"""
+
+
 def test_the_websocket_accept_race_is_known_and_nothing_else_is() -> None:
     assert known_upstream_crash(WEBSOCKET_ACCEPT_CRASH) == "obs-websocket's IO thread accepting while its server stops"
     assert known_upstream_crash(FILTER_CRASH) == ""  # another thread's line does not count: frames only
     assert known_upstream_crash("") == ""
+    assert known_upstream_crash(WIDGET_SIGNAL_CRASH).startswith("OBS's UI disconnecting a deleted widget")
+
+
+def test_a_crash_while_scene_data_clears_counts_only_once_every_filter_is_destroyed() -> None:
+    assert upstream_exit_crash(WIDGET_RACE_LOG, WIDGET_SIGNAL_CRASH).startswith("OBS's UI disconnecting")
+    one_alive = WIDGET_RACE_LOG.rsplit("info: [obs-blur] filter 'Blur' destroyed", 1)[0]
+    assert upstream_exit_crash(one_alive, WIDGET_SIGNAL_CRASH) == ""  # a filter of ours was still there
+    not_unloaded = WIDGET_RACE_LOG.replace("[obs-blur] script unloaded", "[obs-blur] something else")
+    assert upstream_exit_crash(not_unloaded, WIDGET_SIGNAL_CRASH) == ""
+    assert upstream_exit_crash(WIDGET_RACE_LOG, FILTER_CRASH) == ""  # any other crash still fails
 
 
 def test_a_clean_exit_needs_code_0_and_the_whole_log_or_a_known_upstream_crash() -> None:

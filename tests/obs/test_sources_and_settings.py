@@ -71,6 +71,7 @@ HAND_EDITED: tuple[tuple[str, str, Any, dict[str, Any], bool], ...] = (
             "edge_softness": [1, 2],
             "smoothing": {"value": 10},
             "align_video": "yes",
+            "lens_depth": [True],
             "device": 1,
         },
         {
@@ -81,6 +82,7 @@ HAND_EDITED: tuple[tuple[str, str, Any, dict[str, Any], bool], ...] = (
             "edge_softness": 35,
             "smoothing": 80,
             "align_video": False,
+            "lens_depth": False,
             "device": "auto",
         },
         True,
@@ -96,6 +98,7 @@ HAND_EDITED: tuple[tuple[str, str, Any, dict[str, Any], bool], ...] = (
             "edge_softness": -1e300,
             "smoothing": 1000,
             "align_video": 1,
+            "lens_depth": 2,
             "device": "quantum",
         },
         {
@@ -106,6 +109,7 @@ HAND_EDITED: tuple[tuple[str, str, Any, dict[str, Any], bool], ...] = (
             "edge_softness": 0,
             "smoothing": 100,
             "align_video": False,
+            "lens_depth": False,
             "device": "auto",
         },
         True,
