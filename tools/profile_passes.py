@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What each GPU pass of the Background Blur filter costs in the real OBS Studio, by taking it out.
 
-    python tools/profile_passes.py [--sizes 1280x720 1920x1080] [--seconds 6] [--mode blur]
+    python tools/profile_passes.py [--sizes 1280x720 1920x1080] [--seconds 6] [--mode blur] [--lens-depth]
+                                   [--shipped-only]
 
 A software renderer (llvmpipe) has no GPU timer, and a pass's cost shows up wherever the next pass
 waits for its output, so the passes are measured by difference: one OBS per canvas (30 fps) with the
@@ -108,7 +109,9 @@ def profile_canvas(width: int, height: int, args: argparse.Namespace, work: Path
     photo = source_picture(width, height, args.still, work)
     shipped = EFFECT_PATH.read_text(encoding="utf-8")
     results = []
-    for index, (name, replacements) in enumerate(VARIANTS.items()):
+    variants = list(VARIANTS.items())[: 1 if args.shipped_only else None]
+    filter_settings = {"mode": args.mode, **({"lens_depth": True} if args.lens_depth else {})}
+    for index, (name, replacements) in enumerate(variants):
         effect_file = work / f"variant-{index}.effect"
         effect_file.write_text(variant_text(shipped, replacements), encoding="utf-8")
         stats = StatsReader(work / f"stats-{canvas}-{index}.json")
@@ -120,7 +123,7 @@ def profile_canvas(width: int, height: int, args: argparse.Namespace, work: Path
             time.sleep(WARMUP_S)
             if index == 0:
                 results.append(measure(run, canvas, "no filter", args.seconds, stats, lambda _elapsed: None))
-            run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, {"mode": args.mode})
+            run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, filter_settings)
             if wait_for_masks(stats, READY_TIMEOUT_S) is None:
                 raise SystemExit(f"no mask with the variant {name!r}: see {run.log_path}")
             time.sleep(WARMUP_S)
@@ -178,7 +181,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["1280x720", "1920x1080"], help="canvas sizes, WIDTHxHEIGHT")
     parser.add_argument("--seconds", type=float, default=6.0, help="measured window per variant")
     parser.add_argument("--mode", default="blur", help="the filter's mode")
+    parser.add_argument("--lens-depth", action="store_true", help="lens mode: the disc smaller next to the person")
     parser.add_argument("--still", action="store_true", help="a still photo instead of the moving one")
+    parser.add_argument("--shipped-only", action="store_true", help="OBS alone and the shipped effect, no variants")
     args = parser.parse_args(argv)
     print(f"$ python tools/profile_passes.py {' '.join(sys.argv[1:] if argv is None else argv)}\n")
     print(f"Machine: {cpu_model()}; obs-blur {code_version()}\n")

@@ -205,6 +205,8 @@ def test_a_failing_ui_task_is_logged_and_runs_once(fake: FakeObs, capfd: pytest.
 
 
 def test_each_mode_has_its_own_settings_and_an_unknown_mode_shows_the_default() -> None:
-    assert mode_settings_shown("color") == {"blur_strength": False, "bg_color": True, "bg_image": False}
-    assert mode_settings_shown("mask") == {"blur_strength": False, "bg_color": False, "bg_image": False}
+    hidden = {"blur_strength": False, "lens_depth": False, "bg_color": False, "bg_image": False}
+    assert mode_settings_shown("color") == {**hidden, "bg_color": True}
+    assert mode_settings_shown("mask") == hidden
+    assert mode_settings_shown("lens") == {**hidden, "blur_strength": True, "lens_depth": True}
     assert mode_settings_shown(3) == mode_settings_shown("Blur") == mode_settings_shown("blur")
