@@ -20,6 +20,15 @@ import numpy as np
 from .harness import REPO_ROOT, HeadlessObs
 
 STATS_FILE_NAME = "stats.json"
+#: The settings each mode adds to the filter's dialog, in the dialog's order; transparent and mask have none.
+MODE_SETTING = {
+    "blur": ["blur_strength"],
+    "lens": ["blur_strength", "lens_depth"],
+    "color": ["bg_color"],
+    "image": ["bg_image"],
+    "transparent": [],
+    "mask": [],
+}
 
 
 def stats_file(obs: HeadlessObs) -> Path:

@@ -23,7 +23,7 @@ import pytest
 from obs_blur.modes import MODE_NAMES
 
 from .conftest import running_obs
-from .filter_checks import filter_stats, wait_for_mask, wait_until
+from .filter_checks import MODE_SETTING, filter_stats, wait_for_mask, wait_until
 from .harness import FILTER_KIND, SCENE, HeadlessObs
 from .test_background_blur import write_still_video
 
@@ -32,15 +32,6 @@ pytestmark = pytest.mark.obs
 PROBE = Path(__file__).resolve().parent / "obs_scripts" / "obs_blur_test_probe.py"
 PROBE_HOTKEY = "obs_blur_tests.probe"  # as in the probe script
 FILTER = "Background"
-#: The settings each mode adds to the dialog; transparent and mask have none.
-MODE_SETTING = {
-    "blur": ["blur_strength"],
-    "lens": ["blur_strength", "lens_depth"],
-    "color": ["bg_color"],
-    "image": ["bg_image"],
-    "transparent": [],
-    "mask": [],
-}
 ADVANCED = ["advanced", "edge_softness", "smoothing", "align_video", "device"]  # the group, then its content
 HIDDEN_STATUS = "Hidden: "
 PAUSED_STATUS = "Paused: the mask of the paused frame stays in use"

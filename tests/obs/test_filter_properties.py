@@ -19,19 +19,12 @@ from obs_blur.modes import MODE_NAMES, MODES
 from obs_blur.segmentation.manifest import read_model_choices
 
 from .conftest import require_obs
+from .filter_checks import MODE_SETTING
 
 OBS_PROPERTY_GROUP = 12  # enum obs_property_type (obs-properties.h)
 #: The Advanced group as built, before libobs applies settings (the lip-sync button needs a registered kind).
 LIP_SYNC = ["video_delay", "lipsync_audio"]
 ADVANCED = ["edge_softness", "smoothing", "align_video", *LIP_SYNC, "device"]
-MODE_SETTING = {
-    "blur": ["blur_strength"],
-    "lens": ["blur_strength", "lens_depth"],
-    "color": ["bg_color"],
-    "image": ["bg_image"],
-    "transparent": [],
-    "mask": [],
-}
 
 
 class Reader:
