@@ -20,7 +20,7 @@ from .repo import REPO_ROOT
 # Module to import when verifying -> why it is there.
 IMPORTS = {"numpy": "numpy", "cv2": "opencv-python-headless", "onnxruntime": "onnxruntime"}
 # Runs inside OBS's interpreter: imports from the private folder, then loads the default model the
-# way the filter does, and prints one JSON line.
+# way the filter does (and checks the file of the other model ``auto`` runs), and prints one JSON line.
 _VERIFY_SNIPPET = """
 import importlib, json, sys
 folder, repo, device = sys.argv[1:4]
@@ -42,13 +42,18 @@ except Exception as error:
 if all("error" not in result for result in report["modules"].values()):
     try:
         import onnxruntime
+        from obs_blur.model_choice import AUTO, SQUARE_MODEL, WIDE_MODEL, auto_offered
         from obs_blur.segmentation.families import model_path
         from obs_blur.segmentation.manifest import load_manifest
         from obs_blur.segmentation.providers import create_session
         manifest = load_manifest()
         model = model_path(manifest.get(None), download=False)
         session = create_session(model, device)
-        report["session"] = {"model": manifest.default, "file": str(model), "provider": session.provider_short,
+        name = manifest.default
+        if auto_offered(manifest.names):  # the filter's default, auto, also runs the square model
+            model_path(manifest.get(SQUARE_MODEL), download=False)
+            name = AUTO + ": " + WIDE_MODEL + " or " + SQUARE_MODEL
+        report["session"] = {"model": name, "file": str(model), "provider": session.provider_short,
                              "describe": session.describe(), "notes": session.notes,
                              "available": list(onnxruntime.get_available_providers())}
     except Exception as error:

@@ -13,6 +13,7 @@ import sys
 from typing import Callable
 
 from obs_blur.errors import ObsBlurError
+from obs_blur.model_choice import AUTO, SQUARE_MODEL, WIDE_MODEL, auto_offered
 from obs_blur.paths import downloaded_models_dir, tensorrt_cache_dir
 from obs_blur.segmentation.families import model_path
 from obs_blur.segmentation.manifest import ModelSpec, load_manifest
@@ -65,7 +66,8 @@ def _lines_models() -> list[str]:
         manifest = load_manifest()
     except ObsBlurError as exc:
         return [f"models       {exc}"]
-    lines = [f"models       {manifest.folder} (default {manifest.default})"]
+    default = f"{AUTO}: {WIDE_MODEL} or {SQUARE_MODEL}" if auto_offered(manifest.names) else manifest.default
+    lines = [f"models       {manifest.folder} (default {default})"]
     lines += [f"  {spec.name:<22}{model_status(spec)}" for spec in manifest.models]
     lines += [f"downloads    {downloaded_models_dir()}", f"tensorrt     {tensorrt_cache_dir()}"]
     return lines

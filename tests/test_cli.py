@@ -139,7 +139,9 @@ def test_bench_table() -> None:
 def test_doctor() -> None:
     result = run_cli("doctor")
     assert result.returncode == 0, result.stderr
-    for fragment in ("onnxruntime", "chosen       CPU", "mediapipe-landscape   ok", "status       ready"):
+    fragments = ("onnxruntime", "chosen       CPU", "mediapipe-landscape   ok", "mediapipe-general     ok",
+                 "(default auto: mediapipe-landscape or mediapipe-general)", "status       ready")
+    for fragment in fragments:
         assert fragment in result.stdout
 
 

@@ -264,7 +264,7 @@ def test_offline_install_from_a_wheelhouse(installed: subprocess.CompletedProces
     assert f"--no-index --find-links {wheelhouse}" in installed.stdout
     assert f"Private dependency folder: {user.folder}" in installed.stdout
     assert "Installed and verified: numpy" in installed.stdout
-    assert "The default model (mediapipe-landscape) runs on: CPU" in installed.stdout
+    assert "The default model (auto: mediapipe-landscape or mediapipe-general) runs on: CPU" in installed.stdout
     record = json.loads((user.folder / installer.record.RECORD_NAME).read_text())
     assert record["flavour"] == "cpu" and record["python_tag"] == obs_python.tag
     assert record["packages"] == installer.pins.pins_for("cpu", obs_python.version, obs_python.platform)
@@ -296,6 +296,19 @@ def test_second_run_changes_nothing(installed: subprocess.CompletedProcess, user
     assert folder_state(user.home) == before
 
 
+def test_a_missing_model_of_auto_fails_the_verification(
+        installed: subprocess.CompletedProcess, user: User, obs_python: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``auto`` (the filter's default) runs the square model for portrait and 4:3 cameras: its file is
+    checked as the default model's is, so the installer says so instead of the filter, later."""
+    models = tmp_path / "models"
+    shutil.copytree(REPO_ROOT / "models", models)
+    (models / "selfie_segmentation_general_256x256.onnx").unlink()
+    monkeypatch.setenv("OBS_BLUR_MODELS", str(models))
+    problems = installer.verify.verify_dependencies(obs_python, user.folder).problems()
+    assert len(problems) == 1 and "selfie_segmentation_general_256x256.onnx" in problems[0], problems
+
+
 def test_a_folder_others_can_write_is_reported_and_installed_again_private(
         installed: subprocess.CompletedProcess, user: User, wheelhouse: Path) -> None:
     user.folder.chmod(0o777)
@@ -320,7 +333,7 @@ def test_check_diagnoses_without_changing_anything(installed: subprocess.Complet
     assert f"private folder    {user.folder} (cpu flavour, onnxruntime " in lines
     assert "imports           numpy " in lines and ": ok" in lines
     assert "provider          CPU" in lines
-    assert "default model     mediapipe-landscape" in lines
+    assert "default model     auto: mediapipe-landscape or mediapipe-general (" in lines
     assert f"models            {REPO_ROOT / 'models'}" in lines
     assert f"BodyPix downloads {user.env['XDG_DATA_HOME']}/obs-blur/models (0 model files)" in lines
     assert f"TensorRT cache    {user.env['XDG_CACHE_HOME']}/obs-blur/tensorrt" in lines
