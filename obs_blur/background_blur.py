@@ -129,13 +129,15 @@ def _stats_writer(path: Path) -> Callable[[], None]:
 
     A plain function: obspython's timer_add and hotkey registration accept nothing else.
     """
-    from obs_blur.obs import libobs, stats_file
+    from obs_blur.obs import libobs, source_info, stats_file
 
     failed = []
 
     def write_stats() -> None:
         try:
-            stats_file.write_atomically(path, stats_file.collect(_live_filters()))
+            with source_info.live_instances_held(sys.modules["obs_blur.obs.filter"].KIND_ID) as filters:
+                content = stats_file.collect(filters)  # libobs calls on their sources: none destroyed meanwhile
+            stats_file.write_atomically(path, content)
         except Exception as error:  # an escaping exception would put a traceback in the log every time
             if not failed:
                 failed.append(error)

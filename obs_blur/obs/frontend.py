@@ -58,12 +58,13 @@ def toggle_filters(kind_id: str) -> Optional[bool]:
 
     One shared state rather than flipping each filter: after a toggle they all agree.
     """
-    sources = [instance.source for instance in source_info.live_instances(kind_id)]
-    if not sources:
-        return None
-    enable = not any(libobs.obs_source_enabled(source) for source in sources)
-    for source in sources:
-        libobs.obs_source_set_enabled(source, enable)
+    with source_info.live_instances_held(kind_id) as instances:  # none destroyed meanwhile
+        sources = [instance.source for instance in instances]
+        if not sources:
+            return None
+        enable = not any(libobs.obs_source_enabled(source) for source in sources)
+        for source in sources:
+            libobs.obs_source_set_enabled(source, enable)
     return enable
 
 

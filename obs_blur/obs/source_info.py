@@ -26,9 +26,11 @@ pass-through so that a bug never blacks out the user's camera.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import threading
 import traceback
+from collections.abc import Iterator
 from ctypes import CFUNCTYPE, Structure, c_bool, c_float, c_int, c_uint32, c_void_p
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
@@ -459,6 +461,22 @@ def live_instances(kind_id: Optional[str] = None) -> list[Any]:
     with _REGISTRY.lock:
         lives = list(_REGISTRY.instances.values())
     return [live.instance for live in lives if kind_id is None or live.kind_id == kind_id]
+
+
+@contextlib.contextmanager
+def live_instances_held(kind_id: Optional[str] = None) -> Iterator[list[Any]]:
+    """The filter instances alive right now, none of which can be destroyed until the block ends.
+
+    libobs destroys a filter on its destruction thread: the "destroy" signal handler takes the
+    instance out of this registry (under its lock), then libobs frees the source. ctypes releases
+    the GIL around every libobs call, so a thread that walks the instances and calls libobs with
+    their sources (the stats timer on the graphics thread, the hotkey) could otherwise see a source
+    freed between two calls. Holding the lock makes the destroy handler wait for the block instead.
+    Inside, call no libobs function that disconnects or emits a filter's "destroy" signal: the
+    waiting handler holds that signal's mutex.
+    """
+    with _REGISTRY.lock:
+        yield [live.instance for live in _REGISTRY.instances.values() if kind_id is None or live.kind_id == kind_id]
 
 
 def button_callback(kind_id: str) -> Optional[int]:

@@ -211,3 +211,34 @@ def test_destroy_comes_through_the_source_signal_and_detaches_at_exit(
     source_info._REGISTRY.remove_instance(leaked)
     for handle in (destroyed, leaked):
         libobs.bfree(handle)  # what obs_source_info.destroy does in libobs
+
+
+def test_a_filter_is_not_destroyed_while_another_thread_holds_the_live_instances(
+    trampolines: tuple[dict[str, Any], list[int], Implementation],
+) -> None:
+    """The stats timer and the hotkey call libobs with every filter's source (ctypes frees the GIL
+    meanwhile): libobs's destruction thread must not free one of them in between. The destroy
+    handler waits until the holder is done, and afterwards the filter is gone from the list."""
+    import threading
+    import time
+
+    from obs_blur.obs import source_info
+
+    callbacks, _, _ = trampolines
+    handle = callbacks["create"](0x2000, FAKE_SOURCE)
+    destroyed = threading.Event()
+
+    def destruction_thread() -> None:
+        callbacks["destroy"](handle)
+        destroyed.set()
+
+    with source_info.live_instances_held("guard_test_filter") as instances:
+        assert len(instances) == 1
+        thread = threading.Thread(target=destruction_thread)
+        thread.start()
+        time.sleep(0.2)
+        assert not destroyed.is_set()  # waiting for the holder
+    assert destroyed.wait(5.0)
+    thread.join()
+    with source_info.live_instances_held("guard_test_filter") as instances:
+        assert instances == []
