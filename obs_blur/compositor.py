@@ -24,6 +24,7 @@ from obs_blur.blur_plan import (
     LENS_BLOOM,
     LENS_DEPTH_NEAR,
     LENS_DEPTH_REACH,
+    LENS_DEPTH_RIM_TAPS,
     LENS_HIGHLIGHT_FROM,
     LENS_TAPS,
     blur_sigma,
@@ -132,7 +133,7 @@ def _lens_with_depth(
 
     reach = radius * LENS_DEPTH_REACH
     rim = sum(read(weight, np.float32(x * reach), np.float32(y * reach)) for x, y in lens_rim_offsets())
-    far = np.clip((rim / len(lens_rim_offsets()) - 0.5) * 2.0, 0.0, 1.0)
+    far = np.clip((rim / LENS_DEPTH_RIM_TAPS - 0.5) * 2.0, 0.0, 1.0)
     scaled = (radius * (LENS_DEPTH_NEAR + (1.0 - LENS_DEPTH_NEAR) * far)).astype(np.float32)
     blurred = np.zeros_like(gained)
     total = np.zeros_like(gained_weight)

@@ -458,9 +458,8 @@ def live_instances(kind_id: Optional[str] = None) -> list[Any]:
     Instances created before a "Reload Scripts" are included: they run the code they were created
     with, so callers use only methods every version has (or check with ``getattr``).
     """
-    with _REGISTRY.lock:
-        lives = list(_REGISTRY.instances.values())
-    return [live.instance for live in lives if kind_id is None or live.kind_id == kind_id]
+    with live_instances_held(kind_id) as instances:
+        return instances
 
 
 @contextlib.contextmanager
