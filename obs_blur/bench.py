@@ -106,10 +106,10 @@ def bench_case(pipeline: MaskPipeline, bare: Any, frames: list[np.ndarray], repe
     nxt = _Cycle(frames)
     frame = frames[0]
     height, width = frame.shape[:2]
-    small = seg.capture(frame)
+    small = seg.whole_view(seg.capture(frame))
     tensor = seg.preprocess(small).copy()
     raw = seg.infer(tensor)
-    size = seg.capture_size(width, height)
+    size = seg.mask_size(width, height)
     mask = seg.postprocess(raw, size)
     alpha = refine_mask(frame, small, mask, pipeline.refine)
     settings = CompositeSettings(mode="blur", strength=50)

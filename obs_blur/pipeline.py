@@ -1,10 +1,11 @@
-"""Frame → person alpha: the segmenter, temporal smoothing and refinement wired together.
+"""Frame → person alpha: the segmenter, the crop around the person, temporal smoothing and refinement.
 
 The OBS filter and the command line run this same pipeline, so ``python -m obs_blur mask`` writes
 the mask the filter uses. The split mirrors the filter's: ``low_res_mask`` is the per-frame CPU work
-(preprocess, inference, smoothing at capture size), ``capture_coefficients`` adds the cheap
-capture-size half of the refinement, and ``alpha`` adds the full-resolution half that the filter
-runs on the GPU.
+(preprocess, inference on the whole frame or on a crop around the person, smoothing on the mask's
+grid), ``capture_coefficients`` adds the cheap low-resolution half of the refinement, ``alpha``
+adds the full-resolution half that the filter runs on the GPU, and ``look_around`` is the work done
+after the mask has gone out (``region_of_interest``).
 """
 
 from __future__ import annotations
@@ -23,27 +24,37 @@ from obs_blur.model_choice import (
     person_share,
 )
 from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_with_weights
-from obs_blur.segmentation.base import Segmenter
+from obs_blur.region_of_interest import RegionTracker, crop_input, place_back
+from obs_blur.segmentation.base import Segmenter, check_frame
 from obs_blur.segmentation.families import load_segmenter
 from obs_blur.segmentation.manifest import load_manifest
+from obs_blur.still_picture import coefficients_settled
 from obs_blur.temporal import MaskSmoother
 
 DEFAULT_SMOOTHING = 0.8
+#: The most masks a photo gets on the command line while its mask settles (the filter has no limit).
+SETTLE_LIMIT = 100
+
+Size = tuple[int, int]
 
 
 class MaskPipeline:
-    """One model plus the state that belongs to one video stream (temporal smoothing)."""
+    """One model plus the state that belongs to one video stream (temporal smoothing, the crop)."""
 
     def __init__(
         self,
         segmenter: Segmenter,
         smoothing: float = DEFAULT_SMOOTHING,
         refine: RefineSettings = DEFAULT_REFINE,
+        region_of_interest: bool = True,
     ) -> None:
         self.segmenter = segmenter
         self.smoother = MaskSmoother(smoothing)
         self.refine = refine
-        self.last_mask: Optional[np.ndarray] = None  # the smoothed capture-size mask of the last alpha
+        self.last_mask: Optional[np.ndarray] = None  # the smoothed mask of the last frame, on the mask's grid
+        #: Where the model looks next; None for a family whose capture holds no extra detail.
+        self.regions = RegionTracker(_model_aspect(segmenter)) if region_of_interest and segmenter.detail > 1 else None
+        self._whole_view: Optional[tuple[np.ndarray, float]] = None  # the last frame for ``look_around``
 
     @classmethod
     def load(
@@ -53,31 +64,68 @@ class MaskPipeline:
         threads: Optional[int] = None,
         smoothing: float = DEFAULT_SMOOTHING,
         refine: RefineSettings = DEFAULT_REFINE,
+        region_of_interest: bool = True,
     ) -> MaskPipeline:
         """Load a model by manifest name (verified) and wrap it in a pipeline."""
-        return cls(load_segmenter(model, device=device, threads=threads), smoothing, refine)
+        segmenter = load_segmenter(model, device=device, threads=threads)
+        return cls(segmenter, smoothing, refine, region_of_interest)
 
     @property
     def model_name(self) -> str:
         return self.segmenter.spec.name
 
-    def capture_size(self, width: int, height: int) -> tuple[int, int]:
+    def capture_size(self, width: int, height: int) -> Size:
         """Size at which the filter should capture a ``width`` x ``height`` frame."""
         return self.segmenter.capture_size(width, height)
 
     def reset(self) -> None:
-        """Start a new stream: forget temporal history (use between unrelated images)."""
+        """Start a new stream: forget temporal history and the crop (use between unrelated images)."""
         self.smoother.reset()
+        if self.regions is not None:
+            self.regions.reset()
+        self._whole_view = None
 
-    def low_res_mask(self, frame: np.ndarray) -> np.ndarray:
-        """Smoothed person probability at capture size: the filter's per-frame CPU work."""
-        self.last_mask = self.smoother(self.segmenter.predict(frame))
+    def low_res_mask(self, frame: np.ndarray, frame_size: Optional[Size] = None) -> np.ndarray:
+        """Smoothed person probability on the mask's grid: the filter's per-frame CPU work.
+
+        ``frame`` is a full frame or a capture; ``frame_size`` is the video's (width, height), which
+        a capture does not show (its own shape when omitted).
+        """
+        self._segment(frame, frame_size)
+        assert self.last_mask is not None
         return self.last_mask
 
-    def capture_coefficients(self, small_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For a frame already at capture size: (refinement coefficients (h, w, 2), smoothed mask)."""
-        mask = self.low_res_mask(small_frame)
-        return band_coefficients(guide_from_frame(small_frame), mask, self.refine), mask
+    def capture_coefficients(
+        self, capture: np.ndarray, frame_size: Optional[Size] = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(refinement coefficients (h, w, 2), smoothed mask), both on the mask's grid."""
+        view = self._segment(capture, frame_size)
+        assert self.last_mask is not None
+        return band_coefficients(guide_from_frame(view), self.last_mask, self.refine), self.last_mask
+
+    def look_around(self) -> None:
+        """After a mask has gone out: now and then the model sees the whole frame, to find newcomers."""
+        regions, whole = self.regions, self._whole_view
+        if regions is None or whole is None or not regions.look_around_due:
+            return
+        view, frame_aspect = whole
+        regions.looked_around(self.segmenter.predict_view(view), frame_aspect)
+
+    def settle_on(self, picture: np.ndarray) -> None:
+        """Segment a photo again and again, as the filter does a still picture, until its mask settles.
+
+        The filter sends a picture that does not change until two masks in a row agree
+        (``still_picture``); by then the crop has found the person and the smoothing has caught up.
+        The next ``alpha`` of the same picture is that mask.
+        """
+        self.reset()
+        previous = None
+        for _ in range(SETTLE_LIMIT):
+            coefficients = self.capture_coefficients(picture)[0]
+            self.look_around()
+            if previous is not None and coefficients_settled(previous, coefficients):
+                return
+            previous = coefficients
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
         """Full pipeline: frame (BGR/BGRA) → uint8 alpha of the same size, 255 = person."""
@@ -85,9 +133,37 @@ class MaskPipeline:
 
     def alpha_and_exclusion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(person alpha, the wider alpha kept out of the background blur), both uint8 full size."""
-        mask, small = self.segmenter.predict_with_capture(frame)
-        self.last_mask = self.smoother(mask)
-        return refine_with_weights(frame, small, self.last_mask, self.refine)
+        view = self._segment(frame, None)
+        assert self.last_mask is not None
+        alphas = refine_with_weights(frame, view, self.last_mask, self.refine)
+        self.look_around()
+        return alphas
+
+    def _segment(self, frame: np.ndarray, frame_size: Optional[Size]) -> np.ndarray:
+        """Segment one frame (whole, or the crop around the person), smooth it; returns the model's whole view."""
+        check_frame(frame)
+        height, width = frame.shape[:2]
+        frame_width, frame_height = frame_size or (width, height)
+        capture = self.segmenter.capture(frame)
+        view = self.segmenter.whole_view(capture)
+        crop = self.regions.crop if self.regions is not None else None
+        if crop is None:
+            raw = self.segmenter.predict_view(view)
+        else:
+            grid = (view.shape[1], view.shape[0])
+            raw = place_back(self.segmenter.predict_view(crop_input(capture, crop, grid)), crop, grid)
+        self.last_mask = self.smoother(raw)
+        if self.regions is not None:
+            frame_aspect = frame_width / max(frame_height, 1)
+            self.regions.follow(self.last_mask, frame_aspect)
+            self._whole_view = (view, frame_aspect)
+        return view
+
+
+def _model_aspect(segmenter: Segmenter) -> float:
+    """Width / height of the model's input (the shape of its crops in frame pixels)."""
+    width, height = segmenter.mask_size(16, 9)
+    return width / height
 
 
 class ModelPipelines:
@@ -111,7 +187,10 @@ class ModelPipelines:
         return self._loaded[name]
 
     def for_picture(self, frame: np.ndarray) -> MaskPipeline:
-        """The pipeline for one photo, its smoothing reset (unrelated photos share nothing)."""
+        """The pipeline for one photo, settled on it as the filter settles on a still picture.
+
+        Unrelated photos share nothing: each starts from a reset pipeline (``MaskPipeline.settle_on``).
+        """
         if self.model != AUTO:
             pipeline = self.get(self.model)
         else:
@@ -119,10 +198,10 @@ class ModelPipelines:
             share = None
             if is_wide(width, height):
                 first = self.get(choice_for_frame(width, height).model)
-                first.reset()
-                share = person_share(first.low_res_mask(frame))
+                first.settle_on(frame)
+                share = person_share(first.last_mask) if first.last_mask is not None else None
             pipeline = self.get(choice_for_picture(width, height, share).model)
-        pipeline.reset()
+        pipeline.settle_on(frame)
         return pipeline
 
     def for_video_frame(self, frame: np.ndarray) -> MaskPipeline:

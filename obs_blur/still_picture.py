@@ -18,6 +18,14 @@ import numpy as np
 SETTLED_TOLERANCE = 1.0 / 255.0
 
 
+def coefficients_settled(previous: np.ndarray, current: np.ndarray) -> bool:
+    """Whether two masks of the same picture agree to within one 8-bit step of the drawn alpha."""
+    if previous.shape != current.shape:
+        return False
+    change = np.abs(current - previous).reshape(-1, current.shape[-1]).max(axis=0)
+    return float(change.sum()) < SETTLED_TOLERANCE
+
+
 class StillPictureGate:
     """Remembers the last capture sent to the worker and whether its masks settled."""
 
@@ -49,9 +57,8 @@ class StillPictureGate:
         if seq != self._capture_seq:
             return  # a mask of an earlier picture
         previous, self._coefficients = self._coefficients, coefficients
-        if previous is not None and previous.shape == coefficients.shape:
-            change = np.abs(coefficients - previous).reshape(-1, coefficients.shape[-1]).max(axis=0)
-            self.settled = float(change.sum()) < SETTLED_TOLERANCE
+        if previous is not None:
+            self.settled = coefficients_settled(previous, coefficients)
 
     def _same_picture(self, capture: np.ndarray) -> bool:
         remembered = self._capture

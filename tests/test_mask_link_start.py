@@ -147,7 +147,7 @@ def test_without_os_set_blocking_the_filter_gets_masks_from_one_worker(
 
     def exchange() -> bool:
         frame[0, 0, 0] = len(masks) % 256  # a changing picture: a still one is not segmented again
-        link.offer(lambda: (len(spawned) * 1000 + len(masks), frame))
+        link.offer(lambda: (len(spawned) * 1000 + len(masks), frame, (1280, 720)))
         mask = link.take(lambda _in_flight_s, _latency_s: 0.0)
         if mask is not None:
             masks.append(mask)
@@ -204,7 +204,7 @@ def test_a_mask_known_to_be_close_is_waited_for_within_the_budget(link: Any, ast
     for number in range(5):
         frame[0, 0, 0] = number  # a changing picture: a still one is not segmented again
         link.tick(SETTINGS)
-        assert link.offer(lambda number=number: (number, frame)) is None
+        assert link.offer(lambda number=number: (number, frame, (1280, 720))) is None
         mask = link.take(budget)
         if number == 0:
             assert mask is None and budgets == [], "no latency known yet: no wait"

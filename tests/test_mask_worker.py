@@ -28,7 +28,7 @@ from obs_blur.errors import ObsBlurError
 from obs_blur.paths import REPO_ROOT
 from obs_blur.pipeline import MaskPipeline
 from obs_blur.refine import RefineSettings
-from obs_blur.segmentation.capture import capture_size_for
+from obs_blur.segmentation.capture import capture_size_for, mask_size_for
 from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.worker import shared_block
 from obs_blur.worker.client import MaskWorkerClient, Result
@@ -162,7 +162,7 @@ def test_results_equal_the_in_process_pipeline(client: MaskWorkerClient, frame: 
     )
     coefficients, mask = reference.capture_coefficients(frame)
     assert result.model == LANDSCAPE
-    assert result.capture_size == CAPTURE
+    assert result.mask_size == CAPTURE
     assert result.coefficients.shape == coefficients.shape == (144, 256, 2)
     assert result.mask.dtype == np.float32 and result.coefficients.dtype == np.float32
     assert np.abs(result.mask - mask).max() <= 1e-4
@@ -214,20 +214,20 @@ def test_submit_never_blocks_and_drops_frames_while_busy(client: MaskWorkerClien
 def test_model_switch_while_frames_flow(client: MaskWorkerClient, astronaut: np.ndarray) -> None:
     start_ready(client, LANDSCAPE)
     landscape_frame = bgra(astronaut, CAPTURE)
-    assert next_result(client, landscape_frame).capture_size == CAPTURE
+    assert next_result(client, landscape_frame).mask_size == CAPTURE
 
     assert client.submit(landscape_frame), "a frame is in flight during the switch"
     client.configure(GENERAL, device="cpu", threads=1)
     assert client.status == f"loading model {GENERAL}…"
     assert not client.submit(landscape_frame), "no frames while the new model loads"
 
-    general_size = capture_size_for(load_manifest().get(GENERAL), 1280, 720)
+    general_size = mask_size_for(load_manifest().get(GENERAL), 1280, 720)
     assert general_size == (256, 256)
-    general_frame = bgra(astronaut, general_size)
+    general_frame = bgra(astronaut, capture_size_for(load_manifest().get(GENERAL), 1280, 720))
     result = next_result(client, general_frame)
     while result.model != GENERAL:  # a frame submitted before the switch may still come back
         result = next_result(client, general_frame)
-    assert result.capture_size == general_size
+    assert result.mask_size == general_size
     assert result.coefficients.shape == (256, 256, 2)
     assert client.status.startswith("ready: CPU")
 
@@ -534,12 +534,13 @@ def test_a_worker_that_exits_at_once_says_why(
     """The worker's last event (it refuses the segment) reaches the status before the worker is replaced."""
     if pipes == "threads":
         monkeypatch.delattr(os, "set_blocking")
+    understood = shared_block.LAYOUT_VERSION
     monkeypatch.setattr(shared_block, "LAYOUT_VERSION", 99)  # a segment the worker does not understand
     client = make_client()
     client.start()
     wait_until(client, lambda: client.state == "restarting", timeout=10)
     assert client.status.startswith("worker crashed (exit code 2: shared memory ")
-    assert client.status.endswith("v99, expected v1); restarting in 0.5 s")
+    assert client.status.endswith(f"v99, expected v{understood}); restarting in 0.5 s")
 
 
 # -- the worker's log file -----------------------------------------------------------------------
@@ -596,12 +597,12 @@ class InstantPipeline:
     def describe(self) -> str:
         return "CPU"
 
-    def capture(self, frame: np.ndarray) -> np.ndarray:
-        return frame
-
-    def capture_coefficients(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        height, width = small.shape[:2]
+    def capture_coefficients(self, capture: np.ndarray, video_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        height, width = capture.shape[:2]
         return np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32)
+
+    def look_around(self) -> None:
+        """Nothing to look for."""
 
 
 def test_mask_durations_come_from_the_high_resolution_clock(frame: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:

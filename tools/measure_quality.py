@@ -127,11 +127,7 @@ def clip_table(data: Path, models: list[str]) -> list[str]:
 def _clip_row(model: str, name: str, probabilities: list[np.ndarray], truths: list[np.ndarray]) -> str:
     ious = [iou(p > 0.5, t) for p, t in zip(probabilities, truths)]
     lagged = [iou(p > 0.5, t) for p, t in zip(probabilities[1:], truths[:-1])]
-    flicker = []
-    for t in range(1, len(probabilities)):
-        stable = truths[t] == truths[t - 1]
-        flicker.append(np.abs(probabilities[t] - probabilities[t - 1])[stable].mean())
-    return f"| {model} | {name} | {np.mean(ious):.3f} | {np.mean(lagged):.3f} | {np.mean(flicker):.4f} |"
+    return f"| {model} | {name} | {np.mean(ious):.3f} | {np.mean(lagged):.3f} | {_flicker(probabilities, truths):.4f} |"
 
 
 #: Frame shapes (width / height) cut around the person for the model-choice table.
@@ -195,12 +191,61 @@ def _choice_row(frame: str, share: str, cuts: list[tuple[np.ndarray, np.ndarray]
         for picture, truth in cuts:
             pipeline = pipelines.for_picture(picture)
             on_general += model == AUTO and pipeline.model_name == "mediapipe-general"
-            mask, small = pipeline.segmenter.predict_with_capture(picture)
-            pred = refine_mask(picture, small, mask) > 127
+            pred = pipeline.alpha(picture) > 127  # the mask the filter settles on for this picture
             scores[model].append((iou(pred, truth), boundary_f(pred, truth)))
     cells = [f"{np.mean(values, axis=0)[0]:.3f} / {np.mean(values, axis=0)[1]:.3f}" for values in scores.values()]
     cells[-1] += f" ({100 * on_general / max(len(cuts), 1):.0f} %)"
     return f"| {frame} | {share} | {len(cuts)} | {' | '.join(cells)} |"
+
+
+def region_table(data: Path, models: list[str]) -> list[str]:
+    """The whole pipeline with and without the crop around the person (``region_of_interest``).
+
+    Images: the mask the filter settles on for each (``MaskPipeline.settle_on``). ``lucia``: frame
+    after frame with the temporal smoothing, flicker also as a multiple of the model's raw mask's
+    (whole frame, bilinear, no smoothing).
+    """
+    images = sorted((data / "images").glob("*.jpg"))
+    pictures = [(cv2.imread(str(path)), _read_mask(data / "masks" / f"{path.stem}.png")) for path in images]
+    clip = data / "davis_lucia"
+    frames = [cv2.imread(str(path)) for path in sorted((clip / "frames").glob("*.jpg"))]
+    truths = [_read_mask(clip / "masks" / f"{index:05d}.png") for index in range(len(frames))]
+    rows = [
+        "| model | crop | images IoU / BF | lucia IoU / BF | lucia IoU vs previous GT | lucia flicker (x raw) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model in models:
+        raw_pipeline = MaskPipeline.load(model)
+        raw = [bilinear_alpha(f.shape, raw_pipeline.segmenter.predict(f)).astype(np.float32) / 255 for f in frames]
+        raw_flicker = _flicker(raw, truths)
+        for crop in (False, True):
+            pipeline = MaskPipeline.load(model, region_of_interest=crop)
+            still = []
+            for picture, truth in pictures:
+                pipeline.settle_on(picture)
+                pred = pipeline.alpha(picture) > 127
+                still.append((iou(pred, truth), boundary_f(pred, truth)))
+            pipeline.reset()
+            alphas = [pipeline.alpha(frame).astype(np.float32) / 255 for frame in frames]
+            moving = [(iou(a > 0.5, t), boundary_f(a > 0.5, t)) for a, t in zip(alphas, truths)]
+            lagged = np.mean([iou(a > 0.5, t) for a, t in zip(alphas[1:], truths[:-1])])
+            flicker = _flicker(alphas, truths)
+            image_mean, clip_mean = np.mean(still, axis=0), np.mean(moving, axis=0)
+            rows.append(
+                f"| {model} | {'yes' if crop else 'no'} | {image_mean[0]:.3f} / {image_mean[1]:.3f} "
+                f"| {clip_mean[0]:.3f} / {clip_mean[1]:.3f} | {lagged:.3f} "
+                f"| {flicker:.4f} ({flicker / raw_flicker:.2f}x) |"
+            )
+    return rows
+
+
+def _flicker(probabilities: list[np.ndarray], truths: list[np.ndarray]) -> float:
+    """Mean |dp| between consecutive frames on the pixels whose ground truth did not change."""
+    steps = [
+        np.abs(probabilities[t] - probabilities[t - 1])[truths[t] == truths[t - 1]].mean()
+        for t in range(1, len(probabilities))
+    ]
+    return float(np.mean(steps))
 
 
 def main() -> int:
@@ -216,6 +261,8 @@ def main() -> int:
     print("\n".join(clip_table(args.data, args.models)))
     print()
     print("\n".join(model_choice_table(args.data)))
+    print()
+    print("\n".join(region_table(args.data, args.models)))
     return 0
 
 

@@ -32,8 +32,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
-import numpy as np
-
 from obs_blur.blur_plan import blur_work_plan
 from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
 from obs_blur.errors import ObsBlurError
@@ -42,7 +40,7 @@ from obs_blur.model_choice import AUTO, ModelChooser
 from obs_blur.modes import Composite, mode_named
 from obs_blur.obs import libobs, status
 from obs_blur.obs.filter_settings import FilterSettings
-from obs_blur.obs.frame_readback import StagingRing
+from obs_blur.obs.frame_readback import StagedCapture, StagingRing
 from obs_blur.obs.gpu_passes import (
     BackgroundPicture,
     BlurEffect,
@@ -55,7 +53,7 @@ from obs_blur.obs.gpu_passes import (
     render_filter_target,
 )
 from obs_blur.obs.mask_link import Mask, MaskLink
-from obs_blur.segmentation.capture import capture_geometry
+from obs_blur.segmentation.capture import capture_geometry, capture_size_for
 from obs_blur.segmentation.manifest import load_manifest
 
 #: Frames kept on the GPU for ``align_video``: covers a mask latency of 3 frames (each is a full-size texture).
@@ -172,7 +170,7 @@ class FrameEngine:
         if self.masks.ready and frame.texture is not None:
             capture_size, technique = self._capture_plan(settings.model, size)
             captured = downsample(self.effect, technique, frame.texture, size, self.capture, capture_size)
-            self.readback.stage(captured, capture_size, self.frame_number)
+            self.readback.stage(captured, capture_size, self.frame_number, size)
         if not self._offered:  # no video_tick since the last frame: offer from here
             self._offer(self.frame_number)
         self._offered = False
@@ -287,7 +285,7 @@ class FrameEngine:
             self.effect.set_vec2("bg_uv_offset", *offset)
         return None
 
-    def _read_capture(self, before_frame: int) -> Optional[tuple[int, np.ndarray]]:
+    def _read_capture(self, before_frame: int) -> Optional[StagedCapture]:
         """The newest capture staged before ``before_frame``; notes whether the video has transparency.
 
         The capture is small (about 256x144), so the check costs microseconds, and it spares an opaque
@@ -295,7 +293,7 @@ class FrameEngine:
         """
         frame = self.readback.read_newest_before(before_frame)
         if frame is not None:
-            self.transparent = bool((frame[1][..., 3] < 255).any())
+            self.transparent = bool((frame.pixels[..., 3] < 255).any())
         return frame
 
     def _log_mode_problem(self, problem: Optional[str]) -> None:
@@ -336,7 +334,6 @@ class FrameEngine:
                 spec = load_manifest().get(model or None)
             except ObsBlurError:
                 spec = load_manifest().get(None)  # the worker reports the bad name; capture for the default
-            geometry = capture_geometry(spec)
-            technique = geometry.downsample.value.encode()
-            plan = self._capture_plans[key] = (geometry.size_for(spec, *size), technique)
+            technique = capture_geometry(spec).downsample.value.encode()
+            plan = self._capture_plans[key] = (capture_size_for(spec, *size), technique)
         return plan

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -28,6 +28,15 @@ BYTES_PER_PIXEL = 4  # GS_BGRA
 class _Slot:
     surface: int
     frame_number: Optional[int] = None  # the frame staged here; None when empty or already read
+    video_size: tuple[int, int] = (0, 0)  # the size of the video frame it was captured from
+
+
+class StagedCapture(NamedTuple):
+    """A capture read back: its video frame number, its BGRA pixels, and the video's (width, height)."""
+
+    frame_number: int
+    pixels: np.ndarray
+    video_size: tuple[int, int]
 
 
 class StagingRing:
@@ -39,16 +48,16 @@ class StagingRing:
         self._next = 0
         self._frame: Optional[np.ndarray] = None
 
-    def stage(self, texture: int, size: tuple[int, int], frame_number: int) -> None:
-        """Queue the copy of ``texture`` (a GS_BGRA texture of ``size``) as frame ``frame_number``."""
+    def stage(self, texture: int, size: tuple[int, int], frame_number: int, video_size: tuple[int, int]) -> None:
+        """Queue the copy of ``texture`` (a GS_BGRA texture of ``size``) of a ``video_size`` frame ``frame_number``."""
         self._ensure(size)
         slot = self._slots[self._next]
         libobs.gs_stage_texture(slot.surface, texture)
-        slot.frame_number = frame_number
+        slot.frame_number, slot.video_size = frame_number, video_size
         self._next = (self._next + 1) % RING_SIZE
 
-    def read_newest_before(self, frame_number: int) -> Optional[tuple[int, np.ndarray]]:
-        """The newest frame staged before ``frame_number`` and not read yet: (its number, BGRA pixels).
+    def read_newest_before(self, frame_number: int) -> Optional[StagedCapture]:
+        """The newest frame staged before ``frame_number`` and not read yet.
 
         Older unread frames are dropped on the way: the worker wants the newest picture. The array is
         reused by the next call; hand it on (``MaskWorkerClient.submit`` copies it) before then.
@@ -61,7 +70,9 @@ class StagingRing:
         for slot in waiting:
             slot.frame_number = None
         assert staged_as is not None
-        return (staged_as, self._copy_out(newest.surface)) if self._frame is not None else None
+        if self._frame is None:
+            return None
+        return StagedCapture(staged_as, self._copy_out(newest.surface), newest.video_size)
 
     def _copy_out(self, surface: int) -> np.ndarray:
         """Map ``surface``, copy its rows (each ``linesize`` bytes apart) into the reused array, unmap."""

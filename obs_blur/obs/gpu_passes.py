@@ -16,7 +16,7 @@ change nothing where alpha is 1 and cost llvmpipe time on every pixel.
 
 Cost on a software renderer (llvmpipe, where every texture read is CPU work): per frame exactly one
 full-resolution render of the target and one full-resolution draw (composite or unchanged);
-everything else runs at capture size (about 256x144) or at 1/4 resolution.
+everything else runs at capture size (about 512x288), the mask's grid (about 256x144) or 1/4 resolution.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class CoefficientTexture:
         self.size = (0, 0)
 
     def upload(self, coefficients: np.ndarray) -> None:
-        """Copy a (h, w, 2) float32 array in; the texture is recreated when the capture size changes."""
+        """Copy a (h, w, 2) float32 array in; the texture is recreated when the mask's grid changes."""
         height, width = coefficients.shape[:2]
         data = np.ascontiguousarray(coefficients, dtype=np.float32)
         if (width, height) != self.size:

@@ -39,6 +39,7 @@ from obs_blur.model_choice import person_share
 from obs_blur.obs import libobs
 from obs_blur.obs import status as status_text
 from obs_blur.obs.filter_settings import FilterSettings
+from obs_blur.obs.frame_readback import StagedCapture
 from obs_blur.still_picture import StillPictureGate
 from obs_blur.worker.client import FIRST_BACKOFF_S, MAX_BACKOFF_S, MaskWorkerClient, Result
 from obs_blur.worker.protocol import WorkerState, clock_s, first_line
@@ -89,7 +90,7 @@ class Mask:
     """A result matched to the video frame it was computed from."""
 
     frame_number: int
-    coefficients: np.ndarray  # (h, w, 2) float32 at capture size
+    coefficients: np.ndarray  # (h, w, 2) float32 on the mask's grid (the model's input size)
     model: str
     latency_ms: float
     person_share: float  # of the frame (``model_choice.person_share``), for the ``auto`` model
@@ -150,10 +151,10 @@ class MaskLink:
             client.poll()
             self._log_changes(client)
 
-    def offer(self, read_frame: Callable[[], Optional[tuple[int, np.ndarray]]]) -> Optional[int]:
+    def offer(self, read_frame: Callable[[], Optional[StagedCapture]]) -> Optional[int]:
         """Hand the worker the newest capture if it is free (``read_frame`` is only called then).
 
-        ``read_frame`` returns (video frame number, capture-size BGRA pixels) or None. Returns that
+        ``read_frame`` returns the staged capture (its frame number, pixels and video size) or None. Returns that
         frame number when the capture was not sent because the picture has not changed since its
         mask settled (``StillPictureGate``): the mask in use holds for that frame too. None otherwise.
         """
@@ -164,13 +165,13 @@ class MaskLink:
             frame = read_frame()
             if frame is None:
                 return None
-            frame_number, pixels = frame
+            frame_number, pixels, video_size = frame
             if client.restarts != self._restarts_seen:  # a new worker process: let it prove itself on the picture
                 self._restarts_seen = client.restarts
                 self._still.reset()
             if self._still.unchanged(pixels):
                 return frame_number
-            if client.submit(pixels):
+            if client.submit(pixels, video_size):
                 self._remember(client.last_submitted_seq, frame_number)
                 self._still.segmenting(pixels, client.last_submitted_seq)
             return None

@@ -1,18 +1,18 @@
 """What every model family is: a ``Segmenter`` subclass that feeds its model exactly as it was trained.
 
 Every segmenter turns a BGRA (or BGR) frame of any size into a person probability mask (float32,
-0..1) at its *capture size*: the small resolution at which the frame is handed to the model. The OBS
-filter renders the frame at that size on the GPU, so the expensive full-resolution work never
-reaches the CPU; the command line hands full frames and lets the segmenter resize them.
+0..1) on its *mask grid*: the model's input size. The OBS filter renders the frame at its *capture
+size* on the GPU (the model's input size, or ``detail`` times it for a family whose resize allows
+a crop around the person to be cut from it), so the expensive full-resolution work never reaches
+the CPU; the command line hands full frames and lets the segmenter resize them.
 
-A capture-size mask is pixel-aligned with the frame in the usual half-pixel convention, so upsampling
-it (on the GPU or with ``cv2.resize``) lines it up with the full-resolution frame.
+A mask is pixel-aligned with the frame in the usual half-pixel convention, so upsampling it (on the
+GPU or with ``cv2.resize``) lines it up with the full-resolution frame.
 
-A family says, as class-level facts the tools read without loading a model: its capture size for a
-frame size (``capture_size_for``) and the GPU resize that matches its own (``gpu_downsample``), both
-from ``capture`` (where the OBS filter reads them), and where its model file comes from
-(``model_source``, ``model_file``). Per frame it says how to resize (``_resize``) and how to read
-the model's output (``postprocess``).
+Both sizes, and the GPU resize that matches the family's own (``gpu_downsample``), come from
+``capture``, where the OBS filter reads them without loading a model. A family says where its model
+file comes from (``model_source``, ``model_file``), and per frame how to resize (``_resize``) and
+how to read the model's output (``postprocess``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from obs_blur.errors import ObsBlurError
-from obs_blur.segmentation.capture import GpuDownsample, Size
+from obs_blur.segmentation.capture import GpuDownsample, Size, capture_geometry, capture_size_for, mask_size_for
 from obs_blur.segmentation.manifest import ModelSpec
 from obs_blur.segmentation.model_files import shipped_model_path
 from obs_blur.segmentation.providers import InferenceSession, create_session
@@ -60,7 +60,6 @@ class _Buffers:
 
     def __init__(self, session: Any, spec: ModelSpec, size: Size) -> None:
         width, height = size
-        self.smalls: dict[int, np.ndarray] = {}
         self.size = size
         self.rgb = np.empty((height, width, 3), np.uint8)
         self.tensor = np.zeros((1, height, width, 3), np.float32)
@@ -71,12 +70,6 @@ class _Buffers:
 
         self.binding.bind_ortvalue_input(spec.input_name, OrtValue.ortvalue_from_numpy(self.tensor))
         self.binding.bind_ortvalue_output(spec.output_name, OrtValue.ortvalue_from_numpy(self.output))
-
-    def small_for(self, channels: int) -> np.ndarray:
-        small = self.smalls.get(channels)
-        if small is None:
-            small = self.smalls[channels] = np.empty((self.size[1], self.size[0], channels), np.uint8)
-        return small
 
 
 class Segmenter(ABC):
@@ -91,16 +84,9 @@ class Segmenter(ABC):
         self.spec = spec
         self.session = session
         self._buffers: dict[Size, _Buffers] = {}
+        self._captures: dict[tuple[Size, int], np.ndarray] = {}
 
     # -- what the family says about a model, without loading it --------------------------------
-
-    @classmethod
-    @abstractmethod
-    def capture_size_for(cls, spec: ModelSpec, width: int, height: int) -> Size:
-        """The (width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model.
-
-        A pure function of the manifest entry, kept in ``capture`` (which the OBS filter reads).
-        """
 
     @classmethod
     def model_file(cls, spec: ModelSpec, download: bool = True) -> Path:
@@ -126,8 +112,17 @@ class Segmenter(ABC):
         """Model output → float32 probability mask of ``size`` (width, height)."""
 
     def capture_size(self, width: int, height: int) -> Size:
-        """The (width, height) at which a ``width`` x ``height`` frame is fed to this model."""
-        return self.capture_size_for(self.spec, width, height)
+        """The (width, height) at which the filter captures a ``width`` x ``height`` frame for this model."""
+        return capture_size_for(self.spec, width, height)
+
+    def mask_size(self, width: int, height: int) -> Size:
+        """The model's input size for a ``width`` x ``height`` frame, which is the mask's grid."""
+        return mask_size_for(self.spec, width, height)
+
+    @property
+    def detail(self) -> int:
+        """How many model inputs the capture holds across and down (``capture.CaptureGeometry``)."""
+        return capture_geometry(self.spec).detail
 
     def _buffers_for(self, size: Size) -> _Buffers:
         buffers = self._buffers.get(size)
@@ -144,14 +139,25 @@ class Segmenter(ABC):
         size = self.capture_size(frame.shape[1], frame.shape[0])
         if (frame.shape[1], frame.shape[0]) == size:
             return frame
-        buffers = self._buffers_for(size)
-        small = buffers.small_for(frame.shape[2])
+        key = (size, frame.shape[2])
+        small = self._captures.get(key)
+        if small is None:
+            small = self._captures[key] = np.empty((size[1], size[0], frame.shape[2]), np.uint8)
         self._resize(frame, size, small)
         return small
 
+    def whole_view(self, capture: np.ndarray) -> np.ndarray:
+        """The model's input for the whole frame, from a capture: every ``detail``-th pixel.
+
+        Equal to the family's own resize of the full frame (the capture is a corner-aligned warp,
+        see ``CaptureGeometry``). A new array, which the caller may keep.
+        """
+        step = self.detail
+        return np.ascontiguousarray(capture[::step, ::step]) if step > 1 else capture
+
     def preprocess(self, frame: np.ndarray) -> np.ndarray:
-        """Frame → the model's NHWC float32 input tensor (a reused buffer, bound to the session)."""
-        small = self.capture(frame)
+        """Model input (any frame) → the model's NHWC float32 input tensor (a reused buffer, bound to the session)."""
+        small = self._model_input(frame)
         buffers = self._buffers_for((small.shape[1], small.shape[0]))
         cv2.cvtColor(small, _to_rgb_code(small), dst=buffers.rgb)
         tensor = buffers.tensor
@@ -178,14 +184,24 @@ class Segmenter(ABC):
         return self.predict_with_capture(frame)[0]
 
     def predict_with_capture(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frame → (probability mask at capture size, the frame at capture size as the model saw it).
+        """Frame → (probability mask on the mask's grid, the whole frame as the model saw it).
 
-        The mask is a new array; the capture-size frame is a reused buffer (valid until the next call).
+        The mask is a new array; the model's view may be a reused buffer (valid until the next call).
         """
         check_frame(frame)
-        small = self.capture(frame)
-        mask = self.postprocess(self._run_model(small), (small.shape[1], small.shape[0]))
-        return mask, small
+        view = self.whole_view(self.capture(frame))
+        return self.predict_view(view), view
+
+    def predict_view(self, view: np.ndarray) -> np.ndarray:
+        """An image at the model's input size (the whole frame or a crop) → its probability mask."""
+        return self.postprocess(self._run_model(view), (view.shape[1], view.shape[0]))
+
+    def _model_input(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` at the model's input size: as it is when it already has a size the model takes."""
+        size = self.mask_size(frame.shape[1], frame.shape[0])
+        if (frame.shape[1], frame.shape[0]) == size:
+            return frame
+        return self.whole_view(self.capture(frame))
 
     def _run_model(self, small: np.ndarray) -> np.ndarray:
         """Preprocess and infer a capture-size frame; a GPU that fails here is replaced by the CPU.

@@ -22,7 +22,7 @@ import numpy as np
 
 from obs_blur.errors import ObsBlurError
 from obs_blur.segmentation.base import ModelSource, Segmenter, Size
-from obs_blur.segmentation.capture import CAPTURE, bodypix_input_size
+from obs_blur.segmentation.capture import CAPTURE
 from obs_blur.segmentation.manifest import ModelSpec
 
 #: A folder or URL holding the upstream file names, used instead of the upstream (tests, offline machines).
@@ -34,10 +34,6 @@ class BodyPixSegmenter(Segmenter):
 
     gpu_downsample = CAPTURE["bodypix"].downsample
     model_source = ModelSource.DOWNLOADED
-
-    @classmethod
-    def capture_size_for(cls, spec: ModelSpec, width: int, height: int) -> Size:
-        return bodypix_input_size(spec, width, height)
 
     @classmethod
     def model_file(cls, spec: ModelSpec, download: bool = True) -> Path:

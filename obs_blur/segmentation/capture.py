@@ -35,10 +35,18 @@ class GpuDownsample(Enum):
 
 @dataclass(frozen=True)
 class CaptureGeometry:
-    """A family's capture: the GPU resize it needs, and its capture size for a frame size."""
+    """A family's capture: the GPU resize it needs, its model's input size for a frame size, its detail.
+
+    ``detail`` > 1 captures that many model inputs across and down. The model's view of the whole
+    frame is then every ``detail``-th capture pixel, which is exactly the family's own resize only
+    for a corner-aligned warp (sample ``k`` of a size-``n`` resize reads the frame at ``k * W / n``),
+    so only such a family may set it. The extra pixels feed the model a crop around a person who
+    fills a small part of the frame (``obs_blur/region_of_interest.py``).
+    """
 
     downsample: GpuDownsample
-    size_for: Callable[[ModelSpec, int, int], Size]
+    input_size_for: Callable[[ModelSpec, int, int], Size]
+    detail: int = 1
 
 
 def fixed_input_size(spec: ModelSpec, width: int, height: int) -> Size:
@@ -68,7 +76,7 @@ def _grid_size(length: float) -> int:
 
 #: The manifest's ``family`` value -> how its models are fed.
 CAPTURE: dict[str, CaptureGeometry] = {
-    "mediapipe": CaptureGeometry(GpuDownsample.CORNER_ALIGNED_BILINEAR, fixed_input_size),
+    "mediapipe": CaptureGeometry(GpuDownsample.CORNER_ALIGNED_BILINEAR, fixed_input_size, detail=2),
     "bodypix": CaptureGeometry(GpuDownsample.AREA, bodypix_input_size),
 }
 
@@ -81,6 +89,13 @@ def capture_geometry(spec: ModelSpec) -> CaptureGeometry:
     return geometry
 
 
+def mask_size_for(spec: ModelSpec, width: int, height: int) -> Size:
+    """The (width, height) of ``spec``'s model input for a ``width`` x ``height`` frame: the mask's grid."""
+    return capture_geometry(spec).input_size_for(spec, width, height)
+
+
 def capture_size_for(spec: ModelSpec, width: int, height: int) -> Size:
-    """The (width, height) at which a ``width`` x ``height`` frame is fed to ``spec``'s model, unloaded."""
-    return capture_geometry(spec).size_for(spec, width, height)
+    """The (width, height) at which the filter captures a ``width`` x ``height`` frame for ``spec``'s model."""
+    geometry = capture_geometry(spec)
+    input_width, input_height = geometry.input_size_for(spec, width, height)
+    return (input_width * geometry.detail, input_height * geometry.detail)

@@ -11,18 +11,13 @@ import cv2
 import numpy as np
 
 from obs_blur.segmentation.base import Segmenter, Size
-from obs_blur.segmentation.capture import CAPTURE, fixed_input_size
-from obs_blur.segmentation.manifest import ModelSpec
+from obs_blur.segmentation.capture import CAPTURE
 
 
 class MediaPipeSegmenter(Segmenter):
     """A MediaPipe selfie model: the frame warped to the model's size, a probability out."""
 
     gpu_downsample = CAPTURE["mediapipe"].downsample
-
-    @classmethod
-    def capture_size_for(cls, spec: ModelSpec, width: int, height: int) -> Size:
-        return fixed_input_size(spec, width, height)
 
     def _resize(self, frame: np.ndarray, size: Size, out: np.ndarray) -> None:
         sx, sy = size[0] / frame.shape[1], size[1] / frame.shape[0]

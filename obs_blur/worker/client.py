@@ -56,7 +56,7 @@ class Result:
     received_ns: int
 
     @property
-    def capture_size(self) -> tuple[int, int]:
+    def mask_size(self) -> tuple[int, int]:
         return (self.mask.shape[1], self.mask.shape[0])
 
     @property
@@ -159,8 +159,12 @@ class MaskWorkerClient:
         if config.model_key != self._loaded_key or self.state != WorkerState.READY:
             self._show_loading()
 
-    def submit(self, frame_bgra: np.ndarray) -> bool:
-        """Hand a capture-size BGRA frame to the worker; False (frame dropped) while it is busy."""
+    def submit(self, frame_bgra: np.ndarray, video_size: Optional[tuple[int, int]] = None) -> bool:
+        """Hand a capture-size BGRA frame of a ``video_size`` video to the worker; False (dropped) while it is busy.
+
+        ``video_size`` (width, height) defaults to the capture's own: a capture stretched to the
+        model's shape does not show the video's, which the crop around the person needs.
+        """
         self._check_frame(frame_bgra)
         self._read_events()
         worker = self._worker
@@ -168,7 +172,7 @@ class MaskWorkerClient:
             self.dropped_frames += 1
             return False
         seq = self._next_seq
-        worker.block.write_frame(seq, frame_bgra, clock_ns())
+        worker.block.write_frame(seq, frame_bgra, clock_ns(), video_size)
         if not worker.channel.send(Frame(seq), droppable=True):
             self.dropped_frames += 1
             return False

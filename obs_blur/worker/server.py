@@ -212,9 +212,8 @@ class MaskWorker:
             return
         try:
             # A frame sized for the previous model (sent just before a switch) is resized the way the
-            # model's own pipeline does; at capture size this is the frame itself, at no cost.
-            small = self.pipeline.segmenter.capture(slot.frame)
-            coefficients, mask = self.pipeline.capture_coefficients(small)
+            # model's own pipeline does (``Segmenter.capture``); at capture size it is used as it is.
+            coefficients, mask = self.pipeline.capture_coefficients(slot.frame, slot.video_size)
             if not self.block.fits(mask.shape[1], mask.shape[0]):
                 width, height = self.block.max_size
                 raise ObsBlurError(f"a {mask.shape[1]}x{mask.shape[0]} mask exceeds max_capture {width}x{height}")
@@ -226,6 +225,14 @@ class MaskWorker:
             return
         self._announce_provider_change()
         self._publish(slot.seq, slot.submitted_ns, started_ns, coefficients, mask)
+        self._look_around()
+
+    def _look_around(self) -> None:
+        """Work after the mask has gone out (``MaskPipeline.look_around``): it never delays a mask."""
+        try:
+            self.pipeline.look_around()
+        except Exception as exc:  # the crop then stays as it is; the next frame's mask is unaffected
+            log.warning("look around failed: %s", exc)
 
     def _publish(self, seq: int, submitted_ns: int, started_ns: int, coefficients: Any, mask: Any) -> None:
         finished_ns = clock_ns()

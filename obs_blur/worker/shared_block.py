@@ -12,7 +12,10 @@ Layout (native byte order, all offsets 64-byte aligned; ``W``, ``H`` = ``max_cap
                   [9] result lock (seqlock)
                   [10] frame sequence number it belongs to   [11] width   [12] height
                   [13] submitted ns   [14] worker started ns   [15] worker finished ns
-                  [16] events sent (worker: +1 after each stdout line)   [17..31] reserved (0)
+                  [16] events sent (worker: +1 after each stdout line)
+                  [17] the video's width   [18] the video's height (frame slot: a capture does not
+                       show the video's shape, which the crop around the person needs)
+                  [19..31] reserved (0)
     offset 256  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
     then        coefficients: float32 (height, width, 2) packed, room for W x H x 2
     then        mask: float32 (height, width) packed, room for W x H
@@ -38,7 +41,7 @@ import numpy as np
 from obs_blur.errors import ObsBlurError
 
 MAGIC = 0x4F42534C55524D31
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 HEADER_BYTES = 256
 
 # Header fields (indices into the int64 header).
@@ -47,6 +50,7 @@ _FRAME_LOCK, _FRAME_SEQ, _FRAME_WIDTH, _FRAME_HEIGHT, _FRAME_SUBMITTED = 4, 5, 6
 _RESULT_LOCK, _RESULT_SEQ, _RESULT_WIDTH, _RESULT_HEIGHT = 9, 10, 11, 12
 _RESULT_SUBMITTED, _RESULT_STARTED, _RESULT_FINISHED = 13, 14, 15
 _EVENTS_SENT = 16
+_VIDEO_WIDTH, _VIDEO_HEIGHT = 17, 18
 
 T = TypeVar("T")
 
@@ -87,6 +91,7 @@ class FrameSlot:
     seq: int
     frame: np.ndarray
     submitted_ns: int
+    video_size: tuple[int, int]  # (width, height) of the video the capture was taken from
 
 
 @dataclass(frozen=True)
@@ -172,12 +177,17 @@ class SharedBlock:
 
     # -- frame slot (parent → worker) -----------------------------------------------------------
 
-    def write_frame(self, seq: int, frame: np.ndarray, submitted_ns: int) -> None:
+    def write_frame(
+        self, seq: int, frame: np.ndarray, submitted_ns: int, video_size: Optional[tuple[int, int]] = None
+    ) -> None:
+        """Frame ``seq``: a capture of a video of ``video_size`` (the capture's own size when omitted)."""
         height, width = frame.shape[:2]
+        video_width, video_height = video_size or (width, height)
         lock = self._begin_write(_FRAME_LOCK)
         header = self._header
         header[_FRAME_SEQ], header[_FRAME_WIDTH], header[_FRAME_HEIGHT] = seq, width, height
         header[_FRAME_SUBMITTED] = submitted_ns
+        header[_VIDEO_WIDTH], header[_VIDEO_HEIGHT] = video_width, video_height
         np.copyto(self._frame[: height * width * 4].reshape(height, width, 4), frame)
         self._end_write(_FRAME_LOCK, lock)
 
@@ -190,7 +200,8 @@ class SharedBlock:
         if not self.fits(width, height):
             return None
         frame = self._frame[: height * width * 4].reshape(height, width, 4).copy()
-        return FrameSlot(int(header[_FRAME_SEQ]), frame, int(header[_FRAME_SUBMITTED]))
+        video_size = (int(header[_VIDEO_WIDTH]), int(header[_VIDEO_HEIGHT]))
+        return FrameSlot(int(header[_FRAME_SEQ]), frame, int(header[_FRAME_SUBMITTED]), video_size)
 
     # -- result slot (worker → parent) ----------------------------------------------------------
 

@@ -1,0 +1,192 @@
+"""A crop around the person, so that someone standing back from the camera gets more model pixels.
+
+Both MediaPipe models see the whole frame at 256 pixels across: a person filling a tenth of a 16:9
+frame is segmented from a few thousand pixels, and their outline is a guess. The filter therefore
+captures the frame at twice the model's size (``segmentation/capture.py``, ``detail``), and once a
+mask shows where the person is, the model is fed a crop around them at its own input size, cut from
+that capture, and its answer is placed back on the mask's grid. Outside the crop the mask is
+background. Measured on the dev set (docs/QUALITY.md, "Region of interest").
+
+How the crop is chosen, from the last smoothed mask (``RegionTracker``):
+
+- the box of the person's pixels, with a margin, widened to the model's shape in the frame's own
+  pixels (a crop the model sees undistorted segments better than one stretched like the whole
+  frame), and kept inside the frame;
+- it holds still while the person moves inside it: a crop that moved every frame would move the
+  model's sampling grid and make the outline shimmer. It moves when the person nears an edge that
+  is not the frame's, and shrinks when they fill much less of it;
+- the whole frame instead when the mask has no person, or when the crop would cover most of the
+  frame anyway;
+- every ``LOOK_AROUND_EVERY`` masks the model also sees the whole frame, after the mask has gone
+  back (``MaskPipeline.look_around``), so that a second person walking in at the side is taken in.
+
+Coordinates are fractions of the frame in the corner-aligned convention of the capture: grid pixel
+``k`` of any resize of width ``n`` sits at ``k / n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+
+#: Probability from which a mask pixel is the person's.
+PERSON_FROM = 0.5
+#: Added to each side of the person's box, as a share of the box's size.
+MARGIN = 0.10
+#: The crop moves once the person's box comes this close (share of its size) to an inner crop edge.
+GUARD = 0.04
+#: The crop shrinks once a fresh crop would cover less than this share of its area.
+SHRINK_BELOW = 0.5
+#: A crop covering this share of the frame or more gains nothing: the model sees the whole frame.
+WHOLE_FRAME_FROM = 0.8
+#: Masks between two looks at the whole frame (about once a second at 30 fps).
+LOOK_AROUND_EVERY = 30
+#: Share of the frame that a whole-frame look must find outside the crop to widen it.
+NEWCOMER_SHARE = 0.005
+#: Fewer person pixels than this on the mask's grid: no person to crop around.
+MIN_PERSON_PIXELS = 4
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the frame, in fractions of its width and height."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+
+def person_box(mask: np.ndarray) -> Optional[Region]:
+    """The box of the mask's person pixels, or None when there are too few to say where they are."""
+    rows = np.flatnonzero((mask >= PERSON_FROM).any(axis=1))
+    if rows.size == 0 or np.count_nonzero(mask >= PERSON_FROM) < MIN_PERSON_PIXELS:
+        return None
+    columns = np.flatnonzero((mask >= PERSON_FROM).any(axis=0))
+    height, width = mask.shape
+    return Region(
+        columns[0] / width, rows[0] / height, (columns[-1] + 1 - columns[0]) / width, (rows[-1] + 1 - rows[0]) / height
+    )
+
+
+def crop_around(box: Region, frame_aspect: float, model_aspect: float) -> Optional[Region]:
+    """The crop for a person's ``box``: margin, the model's shape in frame pixels, inside the frame.
+
+    ``frame_aspect`` and ``model_aspect`` are width / height of the frame and of the model's input.
+    None when the crop would cover ``WHOLE_FRAME_FROM`` of the frame or more.
+    """
+    width, height = box.width * (1 + 2 * MARGIN), box.height * (1 + 2 * MARGIN)
+    shape = model_aspect / frame_aspect  # the crop's width / height in fractions of the frame
+    if width < height * shape:
+        width = height * shape
+    else:
+        height = width / shape
+    width, height = min(width, 1.0), min(height, 1.0)
+    if width * height >= WHOLE_FRAME_FROM:
+        return None
+    centre_x, centre_y = box.left + box.width / 2, box.top + box.height / 2
+    left = min(max(centre_x - width / 2, 0.0), 1.0 - width)
+    top = min(max(centre_y - height / 2, 0.0), 1.0 - height)
+    return Region(left, top, width, height)
+
+
+def near_inner_edge(box: Region, crop: Region) -> bool:
+    """Whether the person's box comes within ``GUARD`` of a crop edge that is not the frame's edge."""
+    guard_x, guard_y = GUARD * box.width, GUARD * box.height
+    edge = 1e-6
+    return (
+        (crop.left > edge and box.left - crop.left < guard_x)
+        or (crop.right < 1 - edge and crop.right - box.right < guard_x)
+        or (crop.top > edge and box.top - crop.top < guard_y)
+        or (crop.bottom < 1 - edge and crop.bottom - box.bottom < guard_y)
+    )
+
+
+def crop_input(capture: np.ndarray, crop: Region, size: tuple[int, int]) -> np.ndarray:
+    """The ``crop`` of ``capture`` resized to ``size`` (the model's input), corner-aligned bilinear."""
+    height, width = capture.shape[:2]
+    step_x, step_y = crop.width * width / size[0], crop.height * height / size[1]
+    warp = np.array([[step_x, 0.0, crop.left * width], [0.0, step_y, crop.top * height]])
+    return cv2.warpAffine(
+        capture, warp, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def place_back(crop_mask: np.ndarray, crop: Region, size: tuple[int, int]) -> np.ndarray:
+    """The model's mask of ``crop`` placed on the whole frame's mask grid of ``size``; background elsewhere."""
+    mask_height, mask_width = crop_mask.shape
+    scale_x, scale_y = mask_width / crop.width, mask_height / crop.height
+    warp = np.array([[scale_x / size[0], 0.0, -crop.left * scale_x], [0.0, scale_y / size[1], -crop.top * scale_y]])
+    return cv2.warpAffine(
+        crop_mask, warp, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT
+    )
+
+
+class RegionTracker:
+    """Where the model looks next: a crop around the person held steady, or the whole frame (None)."""
+
+    def __init__(self, model_aspect: float) -> None:
+        self.model_aspect = model_aspect
+        self.crop: Optional[Region] = None
+        self._masks_since_look = 0
+
+    def reset(self) -> None:
+        """A new stream: look at the whole frame first."""
+        self.crop, self._masks_since_look = None, 0
+
+    def follow(self, mask: np.ndarray, frame_aspect: float) -> None:
+        """After a mask on the whole frame's grid: where to look for the next frame."""
+        self._masks_since_look += 1
+        box = person_box(mask)
+        if box is None:
+            self.crop = None
+            return
+        fresh = crop_around(box, frame_aspect, self.model_aspect)
+        if self._should_move(box, fresh):
+            self.crop = fresh
+
+    def _should_move(self, box: Region, fresh: Optional[Region]) -> bool:
+        """Move to ``fresh`` only when the current crop no longer fits the person well."""
+        current = self.crop
+        if fresh is None or current is None:
+            return True
+        return near_inner_edge(box, current) or fresh.area < SHRINK_BELOW * current.area
+
+    @property
+    def look_around_due(self) -> bool:
+        """A crop is in use and the model has not seen the whole frame for ``LOOK_AROUND_EVERY`` masks."""
+        return self.crop is not None and self._masks_since_look >= LOOK_AROUND_EVERY
+
+    def looked_around(self, whole_frame_mask: np.ndarray, frame_aspect: float) -> None:
+        """The model's mask of the whole frame: widen the crop to anyone it finds outside it."""
+        self._masks_since_look = 0
+        crop = self.crop
+        if crop is None or _share_outside(whole_frame_mask, crop) < NEWCOMER_SHARE:
+            return
+        everyone = person_box(whole_frame_mask)
+        self.crop = None if everyone is None else crop_around(everyone, frame_aspect, self.model_aspect)
+
+
+def _share_outside(mask: np.ndarray, crop: Region) -> float:
+    """Share of the frame's grid pixels outside ``crop`` that the mask calls the person's."""
+    height, width = mask.shape
+    inside = np.zeros(mask.shape, bool)
+    left, right = int(np.floor(crop.left * width)), int(np.ceil(crop.right * width))
+    top, bottom = int(np.floor(crop.top * height)), int(np.ceil(crop.bottom * height))
+    inside[top:bottom, left:right] = True
+    return float(np.count_nonzero((mask >= PERSON_FROM) & ~inside)) / mask.size
