@@ -24,7 +24,7 @@ from obs_blur.model_choice import (
     person_share,
 )
 from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_with_weights
-from obs_blur.region_of_interest import RegionTracker, crop_input, place_back
+from obs_blur.region_of_interest import CaptureWindow, RegionTracker, capture_window, crop_input, place_back
 from obs_blur.segmentation.base import Segmenter, check_frame
 from obs_blur.segmentation.families import load_segmenter
 from obs_blur.segmentation.manifest import load_manifest
@@ -142,16 +142,19 @@ class MaskPipeline:
     def _segment(self, frame: np.ndarray, frame_size: Optional[Size]) -> np.ndarray:
         """Segment one frame (whole, or the crop around the person), smooth it; returns the model's whole view."""
         check_frame(frame)
+        segmenter = self.segmenter
         height, width = frame.shape[:2]
         frame_width, frame_height = frame_size or (width, height)
-        capture = self.segmenter.capture(frame)
-        view = self.segmenter.whole_view(capture)
+        capture_size = segmenter.capture_size(width, height)
+        is_capture = (width, height) == capture_size  # the filter's; the command line has full frames
+        view = segmenter.whole_view(frame) if is_capture else segmenter.model_view(frame).copy()
         crop = self.regions.crop if self.regions is not None else None
         if crop is None:
-            raw = self.segmenter.predict_view(view)
+            raw = segmenter.predict_view(view)
         else:
+            window = CaptureWindow.whole(frame) if is_capture else capture_window(frame, crop, capture_size)
             grid = (view.shape[1], view.shape[0])
-            raw = place_back(self.segmenter.predict_view(crop_input(capture, crop, grid)), crop, grid)
+            raw = place_back(segmenter.predict_view(crop_input(window, crop, grid)), crop, grid)
         self.last_mask = self.smoother(raw)
         if self.regions is not None:
             frame_aspect = frame_width / max(frame_height, 1)

@@ -15,6 +15,8 @@ from obs_blur.region_of_interest import (
     WHOLE_FRAME_FROM,
     Region,
     RegionTracker,
+    CaptureWindow,
+    capture_window,
     crop_around,
     crop_input,
     person_box,
@@ -56,7 +58,7 @@ def test_a_crop_placed_back_lands_where_it_was_cut() -> None:
     rows, columns = np.mgrid[0 : 2 * GRID[1], 0 : 2 * GRID[0]].astype(np.float32)
     capture = (columns / (2 * GRID[0]) + rows / (2 * GRID[1])) / 2  # a ramp across the capture
     crop = Region(0.30, 0.25, 0.25, 0.5)
-    back = place_back(crop_input(capture, crop, GRID), crop, GRID)
+    back = place_back(crop_input(CaptureWindow.whole(capture), crop, GRID), crop, GRID)
     whole = capture[::2, ::2]
     inside = person_at(crop.left + 0.01, crop.top + 0.02, crop.width - 0.02, crop.height - 0.04) > 0
     assert np.abs(back - whole)[inside].max() < 0.005
@@ -166,3 +168,16 @@ def test_the_whole_view_of_a_capture_is_the_models_own_resize(astronaut: np.ndar
     segmenter._resize(frame, (256, 144), direct)
     assert np.abs(segmenter.whole_view(capture).astype(int) - direct.astype(int)).max() <= 1
     assert guide_from_frame(segmenter.whole_view(capture)).shape == (144, 256)
+
+
+def test_a_full_frame_gives_the_crop_the_pixels_the_filters_capture_holds(astronaut: np.ndarray) -> None:
+    """The command line warps only the crop's part of the capture grid: the model input is the same."""
+    segmenter = MaskPipeline.load(LANDSCAPE, device="cpu").segmenter
+    frame = cv2.resize(astronaut, (1280, 720))
+    capture = segmenter.capture(frame).copy()
+    crop = Region(0.3, 0.2, 0.3, 0.6)
+    window = capture_window(frame, crop, (512, 288))
+    assert window.pixels.shape[1] < 0.4 * 512, "only the crop's part is warped"
+    from_window = crop_input(window, crop, GRID).astype(int)
+    from_capture = crop_input(CaptureWindow.whole(capture), crop, GRID).astype(int)
+    assert np.abs(from_window - from_capture).max() <= 1

@@ -85,6 +85,7 @@ class Segmenter(ABC):
         self.session = session
         self._buffers: dict[Size, _Buffers] = {}
         self._captures: dict[tuple[Size, int], np.ndarray] = {}
+        self._views: dict[tuple[Size, int], np.ndarray] = {}
 
     # -- what the family says about a model, without loading it --------------------------------
 
@@ -189,19 +190,33 @@ class Segmenter(ABC):
         The mask is a new array; the model's view may be a reused buffer (valid until the next call).
         """
         check_frame(frame)
-        view = self.whole_view(self.capture(frame))
+        view = self._model_input(frame)
         return self.predict_view(view), view
 
     def predict_view(self, view: np.ndarray) -> np.ndarray:
         """An image at the model's input size (the whole frame or a crop) → its probability mask."""
         return self.postprocess(self._run_model(view), (view.shape[1], view.shape[0]))
 
-    def _model_input(self, frame: np.ndarray) -> np.ndarray:
-        """``frame`` at the model's input size: as it is when it already has a size the model takes."""
+    def model_view(self, frame: np.ndarray) -> np.ndarray:
+        """A full frame at the model's input size, by the family's own resize: the capture's whole view.
+
+        A reused buffer (copy it to keep it); a frame already at a size the model takes is returned.
+        """
         size = self.mask_size(frame.shape[1], frame.shape[0])
         if (frame.shape[1], frame.shape[0]) == size:
             return frame
-        return self.whole_view(self.capture(frame))
+        key = (size, frame.shape[2])
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = np.empty((size[1], size[0], frame.shape[2]), np.uint8)
+        self._resize(frame, size, view)
+        return view
+
+    def _model_input(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` at the model's input size: a capture's whole view, or a full frame resized."""
+        if (frame.shape[1], frame.shape[0]) == self.capture_size(frame.shape[1], frame.shape[0]):
+            return self.whole_view(frame)
+        return self.model_view(frame)
 
     def _run_model(self, small: np.ndarray) -> np.ndarray:
         """Preprocess and infer a capture-size frame; a GPU that fails here is replaced by the CPU.
