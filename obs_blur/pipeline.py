@@ -103,6 +103,11 @@ class MaskPipeline:
         assert self.last_mask is not None
         return band_coefficients(guide_from_frame(view), self.last_mask, self.refine), self.last_mask
 
+    @property
+    def crop_share(self) -> float:
+        """The share of the frame the model looks at next (1: the whole frame; ``region_of_interest``)."""
+        return self.regions.crop_share if self.regions is not None else 1.0
+
     def look_around(self) -> None:
         """After a mask has gone out: now and then the model sees the whole frame, to find newcomers."""
         regions, whole = self.regions, self._whole_view

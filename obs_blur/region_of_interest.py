@@ -14,9 +14,12 @@ How the crop is chosen, from the last smoothed mask (``RegionTracker``):
   frame), and kept inside the frame;
 - it holds still while the person moves inside it: a crop that moved every frame would move the
   model's sampling grid and make the outline shimmer. It moves when the person nears an edge that
-  is not the frame's, and shrinks when they fill much less of it;
+  is not the frame's, and shrinks when they fill much less of it. A person the crop cuts off (who
+  walked towards the camera) touches its edge, so the crop grows by the margin on every mask until
+  it holds them or gives way to the whole frame. It never shrinks by less than half, so growing
+  and shrinking cannot take turns;
 - the whole frame instead when the mask has no person, or when the crop would cover most of the
-  frame anyway;
+  frame anyway (``WHOLE_FRAME_FROM``; back to a crop only below ``CROP_BELOW``);
 - every ``LOOK_AROUND_EVERY`` masks the model also sees the whole frame, after the mask has gone
   back (``MaskPipeline.look_around``), so that a second person walking in at the side is taken in.
 
@@ -42,6 +45,9 @@ GUARD = 0.04
 SHRINK_BELOW = 0.5
 #: A crop covering this share of the frame or more gains nothing: the model sees the whole frame.
 WHOLE_FRAME_FROM = 0.8
+#: From the whole frame, a crop is taken only below this share: a person on the border between the
+#: two would otherwise switch between them on every mask, and a still picture would never settle.
+CROP_BELOW = 0.7
 #: Masks between two looks at the whole frame (about once a second at 30 fps).
 LOOK_AROUND_EVERY = 30
 #: Share of the frame that a whole-frame look must find outside the crop to widen it.
@@ -105,9 +111,8 @@ def crop_around(box: Region, frame_aspect: float, model_aspect: float) -> Option
     return Region(left, top, width, height)
 
 
-def near_inner_edge(box: Region, crop: Region) -> bool:
-    """Whether the person's box comes within ``GUARD`` of a crop edge that is not the frame's edge."""
-    guard_x, guard_y = GUARD * box.width, GUARD * box.height
+def near_inner_edge(box: Region, crop: Region, guard_x: float, guard_y: float) -> bool:
+    """Whether the person's box comes within ``guard_x``/``guard_y`` of a crop edge that is not the frame's."""
     edge = 1e-6
     return (
         (crop.left > edge and box.left - crop.left < guard_x)
@@ -200,9 +205,12 @@ class RegionTracker:
     def _should_move(self, box: Region, fresh: Optional[Region]) -> bool:
         """Move to ``fresh`` only when the current crop no longer fits the person well."""
         current = self.crop
-        if fresh is None or current is None:
+        if current is None:
+            return fresh is not None and fresh.area < CROP_BELOW
+        if fresh is None:
             return True
-        return near_inner_edge(box, current) or fresh.area < SHRINK_BELOW * current.area
+        nearing = near_inner_edge(box, current, GUARD * box.width, GUARD * box.height)
+        return nearing or fresh.area < SHRINK_BELOW * current.area
 
     @property
     def look_around_due(self) -> bool:
@@ -217,6 +225,11 @@ class RegionTracker:
             return
         everyone = person_box(whole_frame_mask)
         self.crop = None if everyone is None else crop_around(everyone, frame_aspect, self.model_aspect)
+
+    @property
+    def crop_share(self) -> float:
+        """The share of the frame the next mask looks at: the crop's area, 1 for the whole frame."""
+        return self.crop.area if self.crop is not None else 1.0
 
 
 def _share_outside(mask: np.ndarray, crop: Region) -> float:

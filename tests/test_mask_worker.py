@@ -18,11 +18,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import cv2
 import numpy as np
 import pytest
+from pictures import person_far_in_wide_frame
 
 from obs_blur.errors import ObsBlurError
 from obs_blur.paths import REPO_ROOT
@@ -122,7 +123,9 @@ def start_ready(client: MaskWorkerClient, model: str = LANDSCAPE, softness: floa
     assert client.ready, client.status
 
 
-def next_result(client: MaskWorkerClient, frame: np.ndarray, timeout: float = 10) -> Result:
+def next_result(
+    client: MaskWorkerClient, frame: np.ndarray, timeout: float = 10, video_size: Optional[tuple[int, int]] = None
+) -> Result:
     """Feed ``frame`` like the render loop would until a mask comes back; none is left in flight."""
     results: list[Result] = []
 
@@ -131,7 +134,7 @@ def next_result(client: MaskWorkerClient, frame: np.ndarray, timeout: float = 10
         if result is not None:
             results.append(result)
         else:
-            client.submit(frame)  # dropped while the previous one is in flight
+            client.submit(frame, video_size)  # dropped while the previous one is in flight
         return bool(results)
 
     wait_until(client, arrived, timeout)
@@ -646,3 +649,20 @@ def test_client_stamps_are_on_the_clock_the_worker_stamps_with(
     after = time.perf_counter_ns()
     assert before <= result.submitted_ns <= result.started_ns <= result.finished_ns <= result.received_ns <= after
     assert result.latency_ms == (result.received_ns - result.submitted_ns) / 1e6 > 0
+
+
+def test_the_worker_says_when_it_looks_at_a_crop_around_a_person_standing_back(
+    client: MaskWorkerClient, camera: np.ndarray, astronaut: np.ndarray
+) -> None:
+    """Each result says which share of the frame the model looks at next: below 1 the filter captures
+    with double detail for the crop (``FrameEngine.wants_detail``); a close person gets the whole frame."""
+    start_ready(client, GENERAL)
+    video = (1280, 720)
+    far = person_far_in_wide_frame(camera)
+    first = next_result(client, bgra(far, (256, 256)), video_size=video)
+    assert 0.0 < first.crop_share < 0.5, "the whole frame's mask found her: a crop next"
+    detailed = next_result(client, bgra(far, (512, 512)), video_size=video)
+    assert detailed.mask_size == (256, 256) and 0.0 < detailed.crop_share < 0.5
+    close = bgra(astronaut[:320, 96:416], (256, 256))  # her head and shoulders fill this one
+    shares = [next_result(client, close, video_size=(320, 320)).crop_share for _ in range(12)]
+    assert shares[-1] == 1.0, f"a person filling the frame: the crop grows to the whole frame ({shares})"

@@ -10,6 +10,7 @@ from pictures import person_far_in_wide_frame
 from obs_blur.pipeline import MaskPipeline, ModelPipelines
 from obs_blur.refine import guide_from_frame
 from obs_blur.region_of_interest import (
+    CROP_BELOW,
     LOOK_AROUND_EVERY,
     MARGIN,
     WHOLE_FRAME_FROM,
@@ -98,6 +99,19 @@ def test_without_a_person_or_with_a_large_one_the_model_sees_the_whole_frame() -
     assert person_box(np.zeros((GRID[1], GRID[0]), np.float32)) is None
 
 
+def test_a_person_on_the_border_of_cropping_does_not_switch_on_every_mask() -> None:
+    """A crop is taken up below CROP_BELOW of the frame and given up from WHOLE_FRAME_FROM."""
+    tracker = RegionTracker(model_aspect=WIDE)
+    between = person_at(0.14, 0.14, 0.72, 0.72)  # its crop covers about 75 % of the frame
+    fresh = crop_around(person_box(between), WIDE, WIDE)  # type: ignore[arg-type]
+    assert fresh is not None and CROP_BELOW <= fresh.area < WHOLE_FRAME_FROM
+    tracker.follow(between, WIDE)
+    assert tracker.crop is None, "from the whole frame: not worth a crop"
+    tracker.follow(person_at(0.40, 0.30, 0.10, 0.40), WIDE)
+    tracker.follow(between, WIDE)
+    assert tracker.crop is not None, "from a crop: it grows and is kept"
+
+
 def test_a_look_at_the_whole_frame_takes_in_a_newcomer() -> None:
     tracker = RegionTracker(model_aspect=1.0)
     person = person_at(0.40, 0.30, 0.10, 0.40)
@@ -116,15 +130,15 @@ def test_a_look_at_the_whole_frame_takes_in_a_newcomer() -> None:
 
 @pytest.fixture(scope="module")
 def far_astronaut(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A 1280x720 frame with the astronaut 360 rows tall in its middle, and the mask a model gives her
+    """A 1280x720 frame with the astronaut 300 rows tall in its middle, and the mask a model gives her
     close up (the photo itself) at that size: the reference the far masks are held to, in PHOTO."""
-    frame = person_far_in_wide_frame(astronaut, height=360)
+    frame = person_far_in_wide_frame(astronaut, height=300)
     close = MaskPipeline.load(GENERAL, device="cpu").alpha(astronaut)
-    return frame, cv2.resize(close, (360, 360), interpolation=cv2.INTER_AREA) > 127
+    return frame, cv2.resize(close, (300, 300), interpolation=cv2.INTER_AREA) > 127
 
 
 #: Where the photo lies in the far frame (rows, columns); outside it the frame is its edges drawn out.
-PHOTO = (slice(180, 540), slice(460, 820))
+PHOTO = (slice(210, 510), slice(490, 790))
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -204,6 +204,7 @@ class BackgroundBlurFilter:
             "provider": report.provider if report else "",
             "model": (report.model if report else "") or self.settings.model,
             "model_choice": engine.model_reason if engine is not None else None,
+            "mask_crop_share": engine.crop_share if engine is not None else None,
             "status": self.status_text(),
             "frames": self.render_stats.frames,
             "passthrough_frames": self.render_stats.passthrough_frames,
@@ -287,7 +288,8 @@ class BackgroundBlurFilter:
             return status.passes_through(self.last_problem)
         mode = status.mode_text(self.settings.mode, self.settings.blur_strength, self.settings.lens_depth)
         report, age = engine.masks.report(), engine.info().mask_age_frames
-        return status.mask_in_use(self._paused(), engine.masks.still_picture, report, age, mode, engine.model_reason)
+        still = engine.masks.still_picture
+        return status.mask_in_use(self._paused(), still, report, age, mode, engine.model_reason, engine.crop_share)
 
     def _hidden(self) -> bool:
         """Whether no scene or view shows the filtered source (libobs then renders none of its filters)."""

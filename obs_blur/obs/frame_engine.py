@@ -114,7 +114,7 @@ class FrameEngine:
         self.mask: Optional[Mask] = None
         self._mask_received = 0.0
         self._shown: Optional[int] = None
-        self._capture_plans: dict[tuple[str, Size], tuple[Size, bytes]] = {}
+        self._capture_plans: dict[tuple[str, Size, bool], tuple[Size, bytes]] = {}
         self.effect = BlurEffect()
         self.frames: list[RenderTarget] = []
         self.capture = RenderTarget(libobs.GS_BGRA)
@@ -168,7 +168,7 @@ class FrameEngine:
         render_filter_target(self.filter_source, frame, size, self.transparent)
         frame.frame_number = self.frame_number
         if self.masks.ready and frame.texture is not None:
-            capture_size, technique = self._capture_plan(settings.model, size)
+            capture_size, technique = self._capture_plan(settings.model, size, self.wants_detail)
             captured = downsample(self.effect, technique, frame.texture, size, self.capture, capture_size)
             self.readback.stage(captured, capture_size, self.frame_number, size)
         if not self._offered:  # no video_tick since the last frame: offer from here
@@ -321,13 +321,27 @@ class FrameEngine:
         while len(self.frames) < count:
             self.frames.append(RenderTarget(libobs.GS_RGBA))
 
-    def _capture_plan(self, model: str, size: Size) -> tuple[Size, bytes]:
+    @property
+    def crop_share(self) -> float:
+        """The share of the frame the worker's model looks at (1: the whole frame; less: a crop around the person)."""
+        return self.mask.crop_share if self.mask is not None else 1.0
+
+    @property
+    def wants_detail(self) -> bool:
+        """The worker looks at a crop around the person next: capture with the family's extra detail.
+
+        Until it says so (and whenever the person fills most of the frame) the capture is the model's
+        input for the whole frame, which costs a quarter of the detailed capture on a software renderer.
+        """
+        return self.crop_share < 1.0
+
+    def _capture_plan(self, model: str, size: Size, detailed: bool) -> tuple[Size, bytes]:
         """The model's capture size for this frame size and the GPU resize its family names (cached).
 
         From the manifest alone, without loading the model. Feeding the model what the command line
         feeds it keeps the filter's mask equal to ``obs_blur mask``'s.
         """
-        key = (model, size)
+        key = (model, size, detailed)
         plan = self._capture_plans.get(key)
         if plan is None:
             try:
@@ -335,5 +349,5 @@ class FrameEngine:
             except ObsBlurError:
                 spec = load_manifest().get(None)  # the worker reports the bad name; capture for the default
             technique = capture_geometry(spec).downsample.value.encode()
-            plan = self._capture_plans[key] = (capture_size_for(spec, *size), technique)
+            plan = self._capture_plans[key] = (capture_size_for(spec, *size, detailed), technique)
         return plan

@@ -94,6 +94,7 @@ class Mask:
     model: str
     latency_ms: float
     person_share: float  # of the frame (``model_choice.person_share``), for the ``auto`` model
+    crop_share: float = 1.0  # the share of the frame the worker looks at next; below 1 it wants detail
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ class MaskLink:
             if frame_number is None:
                 return None  # a frame from before a restart or a forgotten one: cannot be placed in time
             share = person_share(result.mask)
-            return Mask(frame_number, result.coefficients, result.model, result.latency_ms, share)
+            return Mask(frame_number, result.coefficients, result.model, result.latency_ms, share, result.crop_share)
 
     @property
     def still_picture(self) -> bool:

@@ -12,7 +12,9 @@ the same folder, then a rename), as::
          "still_picture": <true while the picture has not changed since its mask settled: no segmenting>,
          "mask_age_frames": <int or null>, "masks_per_s": <float>, "mask_ms": <float or null>,
          "provider": "<str>", "model": "<str>",
-         "model_choice": <why the auto model runs that model, null for a model chosen by name>, "status": "<str>",
+         "model_choice": <why the auto model runs that model, null for a model chosen by name>,
+         "mask_crop_share": <the share of the frame the model looks at: 1 the whole frame, less a crop
+                             around the person; null before the filter's first frame>, "status": "<str>",
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
          "source": "<the filtered source's name>", "mask_latency_frames": <int or null>,
          "video_delay_ms": <how late the aligned video runs, null while not aligned or not measured>}}}

@@ -60,12 +60,14 @@ def mask_in_use(
     mask_age_frames: Optional[int],
     mode: str,
     model_reason: Optional[str] = None,
+    crop_share: float = 1.0,
 ) -> str:
     """Which model runs where, how fast, and how old the drawn mask is; ``mode`` from ``mode_text``.
 
     ``paused``: a paused media source; ``still``: the picture has not changed since its mask settled,
     so the worker idles (its speed figures would be stale: the status says so instead);
-    ``model_reason``: why the ``auto`` model runs this model.
+    ``model_reason``: why the ``auto`` model runs this model; ``crop_share`` below 1: the model looks
+    at that share of the frame, a crop around the person (``obs_blur/region_of_interest.py``).
     """
     if still:
         speed = STILL_PICTURE
@@ -74,7 +76,10 @@ def mask_in_use(
     else:
         speed = "measuring speed"
     start = PAUSED if paused else MASK_IN_USE
-    model = f"{report.model} ({model_reason})" if model_reason else report.model
+    notes = [model_reason] if model_reason else []
+    if crop_share < 1.0:
+        notes.append(f"crop around the person, {100 * crop_share:.0f} % of the frame")
+    model = f"{report.model} ({'; '.join(notes)})" if notes else report.model
     return f"{start}: {model} on {report.provider}; {speed}; mask age {mask_age_frames} frames ({mode})"
 
 

@@ -94,8 +94,14 @@ def mask_size_for(spec: ModelSpec, width: int, height: int) -> Size:
     return capture_geometry(spec).input_size_for(spec, width, height)
 
 
-def capture_size_for(spec: ModelSpec, width: int, height: int) -> Size:
-    """The (width, height) at which the filter captures a ``width`` x ``height`` frame for ``spec``'s model."""
+def capture_size_for(spec: ModelSpec, width: int, height: int, detailed: bool = True) -> Size:
+    """The (width, height) at which the filter captures a ``width`` x ``height`` frame for ``spec``'s model.
+
+    ``detailed``: with the family's extra detail, which only a crop around the person uses; without
+    it the capture is the model's input for the whole frame, a quarter of the pixels to render and
+    read back.
+    """
     geometry = capture_geometry(spec)
     input_width, input_height = geometry.input_size_for(spec, width, height)
-    return (input_width * geometry.detail, input_height * geometry.detail)
+    detail = geometry.detail if detailed else 1
+    return (input_width * detail, input_height * detail)

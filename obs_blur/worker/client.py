@@ -54,6 +54,7 @@ class Result:
     started_ns: int
     finished_ns: int
     received_ns: int
+    crop_share: float = 1.0  # the share of the frame the worker looks at next: below 1, a crop
 
     @property
     def mask_size(self) -> tuple[int, int]:
@@ -200,6 +201,7 @@ class MaskWorkerClient:
             started_ns=slot.started_ns,
             finished_ns=slot.finished_ns,
             received_ns=clock_ns(),
+            crop_share=slot.crop_share,
         )
 
     def poll(self) -> None:

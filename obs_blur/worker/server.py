@@ -236,7 +236,8 @@ class MaskWorker:
 
     def _publish(self, seq: int, submitted_ns: int, started_ns: int, coefficients: Any, mask: Any) -> None:
         finished_ns = clock_ns()
-        self.block.write_result(ResultSlot(seq, coefficients, mask, submitted_ns, started_ns, finished_ns))
+        crop_share = self.pipeline.crop_share
+        self.block.write_result(ResultSlot(seq, coefficients, mask, submitted_ns, started_ns, finished_ns, crop_share))
         compute_ms = (finished_ns - started_ns) / 1e6
         self.events.send(Done(seq, ok=True, model=self.pipeline.model_name, compute_ms=compute_ms))
         self._count(compute_ms)

@@ -15,7 +15,10 @@ Layout (native byte order, all offsets 64-byte aligned; ``W``, ``H`` = ``max_cap
                   [16] events sent (worker: +1 after each stdout line)
                   [17] the video's width   [18] the video's height (frame slot: a capture does not
                        show the video's shape, which the crop around the person needs)
-                  [19..31] reserved (0)
+                  [19] result slot: the share of the frame the worker looks at next, in millionths
+                       (1000000: the whole frame; less: a crop around the person, which wants the
+                       capture's extra detail)
+                  [20..31] reserved (0)
     offset 256  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
     then        coefficients: float32 (height, width, 2) packed, room for W x H x 2
     then        mask: float32 (height, width) packed, room for W x H
@@ -51,6 +54,8 @@ _RESULT_LOCK, _RESULT_SEQ, _RESULT_WIDTH, _RESULT_HEIGHT = 9, 10, 11, 12
 _RESULT_SUBMITTED, _RESULT_STARTED, _RESULT_FINISHED = 13, 14, 15
 _EVENTS_SENT = 16
 _VIDEO_WIDTH, _VIDEO_HEIGHT = 17, 18
+_RESULT_CROP_SHARE = 19
+_MILLIONTHS = 1_000_000
 
 T = TypeVar("T")
 
@@ -104,6 +109,7 @@ class ResultSlot:
     submitted_ns: int
     started_ns: int
     finished_ns: int
+    crop_share: float = 1.0  # the share of the frame the worker looks at next (``MaskPipeline.crop_share``)
 
 
 class SharedBlock:
@@ -212,6 +218,7 @@ class SharedBlock:
         header[_RESULT_SEQ], header[_RESULT_WIDTH], header[_RESULT_HEIGHT] = slot.seq, width, height
         header[_RESULT_SUBMITTED] = slot.submitted_ns
         header[_RESULT_STARTED], header[_RESULT_FINISHED] = slot.started_ns, slot.finished_ns
+        header[_RESULT_CROP_SHARE] = round(slot.crop_share * _MILLIONTHS)
         np.copyto(self._coefficients[: height * width * 2].reshape(height, width, 2), slot.coefficients)
         np.copyto(self._mask[: height * width].reshape(height, width), slot.mask)
         self._end_write(_RESULT_LOCK, lock)
@@ -231,6 +238,7 @@ class SharedBlock:
             submitted_ns=int(header[_RESULT_SUBMITTED]),
             started_ns=int(header[_RESULT_STARTED]),
             finished_ns=int(header[_RESULT_FINISHED]),
+            crop_share=int(header[_RESULT_CROP_SHARE]) / _MILLIONTHS,
         )
 
     # -- events hint (worker → parent) ----------------------------------------------------------

@@ -215,6 +215,8 @@ def test_auto_model_fits_the_frame_at_once_and_the_person_after_the_hold(obs: He
         switched = wait_for_mask(obs, "Standing back", FILTER, model=SQUARE_MODEL, status_has="small person")
         assert time.monotonic() - added_at >= FIRST_SWITCH_AFTER_S, switched["status"]
         print(f"\nstanding back: {switched['status']!r} after {time.monotonic() - added_at:.1f} s")
+        cropped = wait_for_mask(obs, "Standing back", FILTER, status_has="crop around the person")
+        assert 0.0 < cropped["mask_crop_share"] < 0.5, cropped
         for name in pictures:
             reference = cli_mask(files[name], tmp_path / f"cli-{name}")
             shot = obs.screenshot(name)
