@@ -200,6 +200,8 @@ class RegionTracker:
             return
         fresh = crop_around(box, frame_aspect, self.model_aspect)
         if self._should_move(box, fresh):
+            if self.crop is None:
+                self._masks_since_look = 0  # that mask was the whole frame's
             self.crop = fresh
 
     def _should_move(self, box: Region, fresh: Optional[Region]) -> bool:

@@ -115,6 +115,7 @@ def test_a_person_on_the_border_of_cropping_does_not_switch_on_every_mask() -> N
 def test_a_look_at_the_whole_frame_takes_in_a_newcomer() -> None:
     tracker = RegionTracker(model_aspect=1.0)
     person = person_at(0.40, 0.30, 0.10, 0.40)
+    tracker.follow(person, WIDE)  # the whole frame's mask: a crop next
     for _ in range(LOOK_AROUND_EVERY):
         assert not tracker.look_around_due
         tracker.follow(person, WIDE)
