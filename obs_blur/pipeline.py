@@ -201,15 +201,19 @@ class ModelPipelines:
         """
         if self.model != AUTO:
             pipeline = self.get(self.model)
-        else:
-            height, width = frame.shape[:2]
-            share = None
-            if is_wide(width, height):
-                first = self.get(choice_for_frame(width, height).model)
-                first.settle_on(frame)
-                share = person_share(first.last_mask) if first.last_mask is not None else None
-            pipeline = self.get(choice_for_picture(width, height, share).model)
-        pipeline.settle_on(frame)
+            pipeline.settle_on(frame)
+            return pipeline
+        height, width = frame.shape[:2]
+        if not is_wide(width, height):
+            pipeline = self.get(choice_for_picture(width, height, None).model)
+            pipeline.settle_on(frame)
+            return pipeline
+        first = self.get(choice_for_frame(width, height).model)
+        first.settle_on(frame)
+        share = person_share(first.last_mask) if first.last_mask is not None else None
+        pipeline = self.get(choice_for_picture(width, height, share).model)
+        if pipeline is not first:
+            pipeline.settle_on(frame)
         return pipeline
 
     def for_video_frame(self, frame: np.ndarray) -> MaskPipeline:
