@@ -23,6 +23,8 @@ from obs_blur.region_of_interest import (
     person_box,
     place_back,
 )
+from obs_blur.segmentation.capture import capture_size_for, mask_size_for
+from obs_blur.segmentation.manifest import load_manifest
 
 LANDSCAPE, GENERAL = "mediapipe-landscape", "mediapipe-general"
 GRID = (256, 144)
@@ -196,3 +198,11 @@ def test_a_full_frame_gives_the_crop_the_pixels_the_filters_capture_holds(astron
     from_window = crop_input(window, crop, GRID).astype(int)
     from_capture = crop_input(CaptureWindow.whole(capture), crop, GRID).astype(int)
     assert np.abs(from_window - from_capture).max() <= 1
+
+
+def test_the_capture_holds_double_detail_only_where_a_crop_can_use_it() -> None:
+    manifest = load_manifest()
+    landscape, bodypix = manifest.get(LANDSCAPE), manifest.get("bodypix-s16")
+    assert capture_size_for(landscape, 1280, 720) == (512, 288)
+    assert capture_size_for(landscape, 1280, 720, detailed=False) == mask_size_for(landscape, 1280, 720) == GRID
+    assert capture_size_for(bodypix, 1280, 720) == mask_size_for(bodypix, 1280, 720), "an area resize: no detail"

@@ -185,6 +185,7 @@ def test_status_and_stats_file_say_what_runs(obs: HeadlessObs) -> None:
     assert isinstance(stats["time"], float)
     assert entry["render_ms"] and all(isinstance(ms, float) and ms > 0 for ms in entry["render_ms"])
     assert entry["model"] == SQUARE_MODEL and entry["model_choice"] == "auto: 512x512 frame is not wide"
+    assert entry["mask_crop_share"] == 1.0, "she fills the photo: the whole frame, captured without extra detail"
     assert entry["provider"].startswith("CPU")  # onnxruntime's CPU build here, with the reason in brackets
     assert isinstance(entry["masks_per_s"], float) and isinstance(entry["mask_age_frames"], int)
     assert entry["frames"] > entry["passthrough_frames"] > 0  # passed through until the first mask
