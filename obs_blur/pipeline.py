@@ -145,25 +145,38 @@ class MaskPipeline:
         return alphas
 
     def _segment(self, frame: np.ndarray, frame_size: Optional[Size]) -> np.ndarray:
-        """Segment one frame (whole, or the crop around the person), smooth it; returns the model's whole view."""
+        """Segment one frame (whole, or the crop around the person), smooth it; returns the model's whole view.
+
+        ``frame_size`` is given for a capture (the worker's frames) and None for a full frame (the
+        command line's). The crop follows the model's own masks, before smoothing, and only of
+        frames that show it exactly what a full frame would: so where it goes depends on the picture
+        alone, not on which frames the filter captured with detail or sent after a model switch,
+        and a still picture settles on the same crop in the filter as on the command line.
+        """
         check_frame(frame)
         segmenter = self.segmenter
         height, width = frame.shape[:2]
         frame_width, frame_height = frame_size or (width, height)
-        capture_size = segmenter.capture_size(width, height)
-        is_capture = (width, height) == capture_size  # the filter's; the command line has full frames
-        view = segmenter.whole_view(frame) if is_capture else segmenter.model_view(frame).copy()
+        if frame_size is None:  # a full frame: everything the capture would hold can be warped from it
+            view, detailed, exact = segmenter.model_view(frame).copy(), True, True
+        else:
+            detailed = (width, height) == segmenter.capture_size(frame_width, frame_height)
+            exact = detailed or (width, height) == segmenter.mask_size(frame_width, frame_height)
+            view = segmenter.whole_view(frame) if detailed else segmenter.model_view(frame).copy()
         crop = self.regions.crop if self.regions is not None else None
-        if crop is None:
+        if crop is None or not detailed:
             raw = segmenter.predict_view(view)
         else:
-            window = CaptureWindow.whole(frame) if is_capture else capture_window(frame, crop, capture_size)
+            if frame_size is None:
+                window = capture_window(frame, crop, segmenter.capture_size(width, height))
+            else:
+                window = CaptureWindow.whole(frame)
             grid = (view.shape[1], view.shape[0])
             raw = place_back(segmenter.predict_view(crop_input(window, crop, grid)), crop, grid)
         self.last_mask = self.smoother(raw)
-        if self.regions is not None:
+        if self.regions is not None and exact and (crop is None or detailed):
             frame_aspect = frame_width / max(frame_height, 1)
-            self.regions.follow(self.last_mask, frame_aspect)
+            self.regions.follow(raw, frame_aspect)
             self._whole_view = (view, frame_aspect)
         return view
 

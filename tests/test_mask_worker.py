@@ -604,6 +604,8 @@ class InstantPipeline:
         height, width = capture.shape[:2]
         return np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32)
 
+    crop_share = 1.0
+
     def look_around(self) -> None:
         """Nothing to look for."""
 
@@ -663,6 +665,9 @@ def test_the_worker_says_when_it_looks_at_a_crop_around_a_person_standing_back(
     assert 0.0 < first.crop_share < 0.5, "the whole frame's mask found her: a crop next"
     detailed = next_result(client, bgra(far, (512, 512)), video_size=video)
     assert detailed.mask_size == (256, 256) and 0.0 < detailed.crop_share < 0.5
-    close = bgra(astronaut[:320, 96:416], (256, 256))  # her head and shoulders fill this one
-    shares = [next_result(client, close, video_size=(320, 320)).crop_share for _ in range(12)]
+    close = astronaut[:320, 96:416]  # her head and shoulders fill this one
+    shares = [detailed.crop_share]
+    for _ in range(12):  # captured as the filter does: with detail while the worker crops
+        size = (512, 512) if shares[-1] < 1.0 else (256, 256)
+        shares.append(next_result(client, bgra(close, size), video_size=(320, 320)).crop_share)
     assert shares[-1] == 1.0, f"a person filling the frame: the crop grows to the whole frame ({shares})"
