@@ -39,6 +39,9 @@ import numpy as np
 PERSON_FROM = 0.5
 #: Added to each side of the person's box, as a share of the box's size.
 MARGIN = 0.10
+#: Crops are placed on a grid of this share of the frame, so that a box a grid pixel off (another
+#: build of onnxruntime or OpenCV, a camera's noise) usually gives the same crop.
+SNAP = 1 / 64
 #: The crop moves once the person's box comes this close (share of its size) to an inner crop edge.
 GUARD = 0.04
 #: The crop shrinks once a fresh crop would cover less than this share of its area.
@@ -91,23 +94,23 @@ def person_box(mask: np.ndarray) -> Optional[Region]:
 
 
 def crop_around(box: Region, frame_aspect: float, model_aspect: float) -> Optional[Region]:
-    """The crop for a person's ``box``: margin, the model's shape in frame pixels, inside the frame.
+    """The crop for a person's ``box``: margin, the model's shape in frame pixels, on the grid, in the frame.
 
     ``frame_aspect`` and ``model_aspect`` are width / height of the frame and of the model's input.
-    None when the crop would cover ``WHOLE_FRAME_FROM`` of the frame or more.
+    The crop is placed on a grid of ``SNAP`` and grown by two grid steps so that, wherever the grid
+    puts it, the box and its margin stay inside. None when it would cover ``WHOLE_FRAME_FROM`` of the
+    frame or more.
     """
-    width, height = box.width * (1 + 2 * MARGIN), box.height * (1 + 2 * MARGIN)
     shape = model_aspect / frame_aspect  # the crop's width / height in fractions of the frame
-    if width < height * shape:
-        width = height * shape
-    else:
-        height = width / shape
-    width, height = min(width, 1.0), min(height, 1.0)
+    needed_width = box.width * (1 + 2 * MARGIN) + 2 * SNAP
+    needed_height = box.height * (1 + 2 * MARGIN) + 2 * SNAP
+    height = float(np.ceil(max(needed_height, needed_width / shape) / SNAP) * SNAP)
+    width, height = min(height * shape, 1.0), min(height, 1.0)
     if width * height >= WHOLE_FRAME_FROM:
         return None
-    centre_x, centre_y = box.left + box.width / 2, box.top + box.height / 2
-    left = min(max(centre_x - width / 2, 0.0), 1.0 - width)
-    top = min(max(centre_y - height / 2, 0.0), 1.0 - height)
+    left = np.floor((box.left + box.width / 2 - width / 2) / SNAP) * SNAP
+    top = np.floor((box.top + box.height / 2 - height / 2) / SNAP) * SNAP
+    left, top = min(max(float(left), 0.0), 1.0 - width), min(max(float(top), 0.0), 1.0 - height)
     return Region(left, top, width, height)
 
 
