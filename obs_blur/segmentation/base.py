@@ -137,15 +137,7 @@ class Segmenter(ABC):
         The result lives in a buffer reused for every frame of this size (no per-frame allocation):
         copy it if it must outlive the next call.
         """
-        size = self.capture_size(frame.shape[1], frame.shape[0])
-        if (frame.shape[1], frame.shape[0]) == size:
-            return frame
-        key = (size, frame.shape[2])
-        small = self._captures.get(key)
-        if small is None:
-            small = self._captures[key] = np.empty((size[1], size[0], frame.shape[2]), np.uint8)
-        self._resize(frame, size, small)
-        return small
+        return self._resized(frame, self.capture_size(frame.shape[1], frame.shape[0]), self._captures)
 
     def whole_view(self, capture: np.ndarray) -> np.ndarray:
         """The model's input for the whole frame, from a capture: every ``detail``-th pixel.
@@ -181,7 +173,7 @@ class Segmenter(ABC):
         return self.session.session.run([self.spec.output_name], {self.spec.input_name: tensor})[0]
 
     def predict(self, frame: np.ndarray) -> np.ndarray:
-        """Frame → probability mask at capture size (preprocess, inference, postprocess)."""
+        """Frame → probability mask on the mask's grid (preprocess, inference, postprocess)."""
         return self.predict_with_capture(frame)[0]
 
     def predict_with_capture(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,15 +194,18 @@ class Segmenter(ABC):
 
         A reused buffer (copy it to keep it); a frame already at a size the model takes is returned.
         """
-        size = self.mask_size(frame.shape[1], frame.shape[0])
+        return self._resized(frame, self.mask_size(frame.shape[1], frame.shape[0]), self._views)
+
+    def _resized(self, frame: np.ndarray, size: Size, buffers: dict[tuple[Size, int], np.ndarray]) -> np.ndarray:
+        """``frame`` by the family's resize into the buffer ``buffers`` keeps for its size; as it is at ``size``."""
         if (frame.shape[1], frame.shape[0]) == size:
             return frame
         key = (size, frame.shape[2])
-        view = self._views.get(key)
-        if view is None:
-            view = self._views[key] = np.empty((size[1], size[0], frame.shape[2]), np.uint8)
-        self._resize(frame, size, view)
-        return view
+        out = buffers.get(key)
+        if out is None:
+            out = buffers[key] = np.empty((size[1], size[0], frame.shape[2]), np.uint8)
+        self._resize(frame, size, out)
+        return out
 
     def _model_input(self, frame: np.ndarray) -> np.ndarray:
         """``frame`` at the model's input size: a capture's whole view, or a full frame resized."""
