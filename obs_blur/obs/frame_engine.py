@@ -288,7 +288,7 @@ class FrameEngine:
     def _read_capture(self, before_frame: int) -> Optional[StagedCapture]:
         """The newest capture staged before ``before_frame``; notes whether the video has transparency.
 
-        The capture is small (about 256x144), so the check costs microseconds, and it spares an opaque
+        The capture is small (256x144, 512x288 at most), so the check costs microseconds, and it spares an opaque
         video (a camera) the alpha handling that only transparent ones need (``render_filter_target``).
         """
         frame = self.readback.read_newest_before(before_frame)

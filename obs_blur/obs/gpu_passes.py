@@ -16,7 +16,8 @@ change nothing where alpha is 1 and cost llvmpipe time on every pixel.
 
 Cost on a software renderer (llvmpipe, where every texture read is CPU work): per frame exactly one
 full-resolution render of the target and one full-resolution draw (composite or unchanged);
-everything else runs at capture size (about 512x288), the mask's grid (about 256x144) or 1/4 resolution.
+everything else runs at capture size (the mask's grid, about 256x144, or twice it while the worker
+looks at a crop around the person) or at 1/4 resolution.
 """
 
 from __future__ import annotations
