@@ -216,3 +216,18 @@ def test_the_capture_holds_double_detail_only_where_a_crop_can_use_it() -> None:
     assert capture_size_for(landscape, 1280, 720) == (512, 288)
     assert capture_size_for(landscape, 1280, 720, detailed=False) == mask_size_for(landscape, 1280, 720) == GRID
     assert capture_size_for(bodypix, 1280, 720) == mask_size_for(bodypix, 1280, 720), "an area resize: no detail"
+
+
+def test_someone_walking_in_at_the_side_is_taken_into_the_crop(astronaut: np.ndarray, camera: np.ndarray) -> None:
+    """The model's look at the whole frame every LOOK_AROUND_EVERY masks finds a second person."""
+    alone = person_far_in_wide_frame(astronaut, height=300)
+    pipeline = MaskPipeline.load(GENERAL, device="cpu")
+    pipeline.settle_on(alone)
+    first = pipeline.regions.crop if pipeline.regions is not None else None
+    assert first is not None and first.right < 0.75
+    together = alone.copy()
+    together[160:720, 800:1280] = cv2.resize(camera, (480, 560), interpolation=cv2.INTER_AREA)  # x 0.62-1
+    for _ in range(LOOK_AROUND_EVERY + 1):
+        pipeline.alpha(together)
+    widened = pipeline.regions.crop if pipeline.regions is not None else None
+    assert widened is None or widened.right > 0.85, f"the crop {widened} still leaves him out"
