@@ -156,8 +156,14 @@ WEBSOCKET_ACCEPT_RACE = "obs-websocket's IO thread accepting while its server st
 #: freed (SIGSEGV in ``signal_handler_disconnect`` under ``QWidget::~QWidget``). It strikes after
 #: every filter of ours is destroyed and the script unloaded, before "All scene data cleared".
 WIDGET_SIGNAL_RACE = "OBS's UI disconnecting a deleted widget from a source the destroy thread freed"
+#: OBS 32.2's obs-websocket, at module unload: its IO thread, parsing the HTTP handshake of a client
+#: connecting as the server stops, reads freed memory (SIGSEGV in websocketpp's
+#: ``http::parser::process_header``). Seen once in CI (forky), after the script had unloaded with no
+#: filter alive and the scene data cleared.
+WEBSOCKET_HANDSHAKE_RACE = "obs-websocket's IO thread reading a client's handshake while its server stops"
 UPSTREAM_EXIT_CRASHES = {
     WEBSOCKET_ACCEPT_RACE: ("WebSocketServer::ServerRunner", "start_accept"),
+    WEBSOCKET_HANDSHAKE_RACE: ("websocketpp::http::parser::parser::process_header", "obs-websocket.so"),
     WIDGET_SIGNAL_RACE: ("signal_handler_disconnect", "QObjectPrivate::deleteChildren", "sendPostedEvents"),
 }
 #: Where that race strikes when no core is at hand (a core_pattern that pipes cores elsewhere): OBS's

@@ -44,6 +44,32 @@ info: [obs-blur] filter 'Blur' destroyed
 """
 
 
+#: OBS 32.2 at exit in CI (forky, test_add_to_obs): obs-websocket's IO thread, during its unload.
+WEBSOCKET_HANDSHAKE_CRASH = """\
+Program terminated with signal SIGSEGV, Segmentation fault.
+#0  0x00007fc3b884d28c in websocketpp::http::parser::parser::process_header(...) () from obs-websocket.so
+[Current thread is 1 (LWP 25390)]
+#0  0x00007fc3b884d28c in ?? () from /usr/lib/x86_64-linux-gnu/obs-plugins/obs-websocket.so
+#5  0x00007fc3b8852ff4 in void asio::detail::strand_service::dispatch<...>(...) () from obs-websocket.so
+#15 0x00007fc3f8b1cf98 in ?? () from libc.so.6
+"""
+#: Its log: no filter was ever created, the script unloaded, the scene data cleared.
+WEBSOCKET_HANDSHAKE_LOG = """\
+info: [obs-blur] script loaded: filter 'obs_blur_filter' (Background Blur) registered
+info: ==== Shutting down ==================================================
+info: [obs-blur] script unloaded; mask workers stopped; 0 filter(s) alive stay registered until OBS exits
+info: All scene data cleared
+info: [obs-websocket] [obs_module_unload] Shutting down...
+"""
+
+
+def test_the_websocket_handshake_race_at_unload_is_known() -> None:
+    expected = "obs-websocket's IO thread reading a client's handshake while its server stops"
+    assert known_upstream_crash(WEBSOCKET_HANDSHAKE_CRASH) == expected
+    assert upstream_exit_crash(WEBSOCKET_HANDSHAKE_LOG, WEBSOCKET_HANDSHAKE_CRASH) == expected
+    assert upstream_exit_crash(WEBSOCKET_HANDSHAKE_LOG, FILTER_CRASH) == ""  # any other crash still fails
+
+
 def test_the_websocket_accept_race_is_known_and_nothing_else_is() -> None:
     assert known_upstream_crash(WEBSOCKET_ACCEPT_CRASH) == "obs-websocket's IO thread accepting while its server stops"
     assert known_upstream_crash(FILTER_CRASH) == ""  # another thread's line does not count: frames only
