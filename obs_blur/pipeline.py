@@ -23,7 +23,7 @@ from obs_blur.model_choice import (
     is_wide,
     person_share,
 )
-from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, guide_from_frame, refine_with_weights
+from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, refine_with_weights
 from obs_blur.region_of_interest import CaptureWindow, RegionTracker, capture_window, crop_input, place_back
 from obs_blur.segmentation.base import Segmenter, check_frame
 from obs_blur.segmentation.families import load_segmenter
@@ -98,10 +98,10 @@ class MaskPipeline:
     def capture_coefficients(
         self, capture: np.ndarray, frame_size: Optional[Size] = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(refinement coefficients (h, w, 2), smoothed mask), both on the mask's grid."""
+        """(refinement coefficients (h, w, 4), smoothed mask), both on the mask's grid."""
         view = self._segment(capture, frame_size)
         assert self.last_mask is not None
-        return band_coefficients(guide_from_frame(view), self.last_mask, self.refine), self.last_mask
+        return band_coefficients(view, self.last_mask, self.refine), self.last_mask
 
     @property
     def crop_share(self) -> float:

@@ -1,12 +1,15 @@
 """Edge-aware upsampling of the low-resolution mask, with a soft edge band.
 
 The model sees the frame at about 256x144, so its mask is blocky at 1080p and misses hair and the
-exact outline. A *fast guided filter* (He & Sun, 2015) fixes that: at capture size it fits, in every
-small window, the mask as a linear function of the frame's brightness (``mask ≈ a·I + b``), then the
-coefficients ``a`` and ``b`` are upsampled and applied to the full-resolution brightness, so the
-outline follows the real edges of the frame. The expensive part runs at capture size; the
-full-resolution part is one multiply-add per pixel, which the OBS effect does on the GPU with one
-extra bilinear texture read. The CPU path here is the reference the shader follows.
+exact outline. A *fast guided filter* (He & Sun, 2015) fixes that: at the mask's size it fits, in
+every small window, the mask as a linear function of the frame's colour (``mask ≈ a·rgb + b``,
+three numbers in ``a``), then the coefficients are upsampled and applied to the full-resolution
+colour, so the outline follows the real edges of the frame. A colour guide, not brightness alone:
+a person and a background of the same brightness differ in colour, and on the dev set it sharpens
+the outline and steadies it over time (docs/QUALITY.md, "Refinement"). The expensive part runs at
+the mask's size; the full-resolution part is one dot product per pixel, which the OBS effect does
+on the GPU with one bilinear read of an RGBA texture. The CPU path here is the reference the
+shader follows.
 
 The soft edge band maps the refined probability through ``smoothstep(low, high, q)``: a hard
 threshold shimmers, a wide ramp makes a semi-transparent outline; the band is folded into ``a`` and
@@ -25,10 +28,15 @@ from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
 
 @dataclass(frozen=True)
 class RefineSettings:
-    """Guided-filter radius (capture pixels), regularisation, and the soft edge band."""
+    """Guided-filter radius (mask pixels), regularisation, and the soft edge band.
 
-    radius: int = 2
-    eps: float = 0.001
+    Radius 5 and regularisation 3e-4 were chosen by a sweep on the dev images and the ``lucia`` clip
+    (docs/QUALITY.md, "Refinement"): with a colour guide a wider window keeps sharpening the outline
+    and steadying it over time up to about radius 5, where a brightness guide lost IoU beyond radius 2.
+    """
+
+    radius: int = 5
+    eps: float = 0.0003
     #: Edge softness 0..1: the width of the smoothstep band around probability 0.5.
     softness: float = 0.35
 
@@ -42,48 +50,72 @@ DEFAULT_REFINE = RefineSettings()
 def reband(coefficients: np.ndarray, from_band: tuple[float, float], to_band: tuple[float, float]) -> np.ndarray:
     """The same guided fit with another probability band folded in (a linear map of ``a`` and ``b``).
 
-    ``t = a*I + b`` is the position of the probability ``p`` within ``from_band``; the result gives
+    ``t = a . rgb + b`` is the position of the probability ``p`` within ``from_band``; the result gives
     its position within ``to_band``. The shader does the same with two uniforms.
     """
     scale, offset = band_transform(from_band, to_band)
     out = coefficients * np.float32(scale)
-    out[..., 1] += np.float32(offset)
+    out[..., 3] += np.float32(offset)
     return out
 
 
-def _box(image: np.ndarray, radius: int) -> np.ndarray:
-    size = 2 * radius + 1
-    return cv2.boxFilter(image, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
-
-
-def guide_from_frame(frame: np.ndarray) -> np.ndarray:
-    """Full-resolution brightness guide (uint8), from BGR or BGRA."""
-    code = cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-    return cv2.cvtColor(frame, code)
+#: The distinct products of two colour channels (0 red, 1 green, 2 blue): the colour covariance's upper triangle.
+_PRODUCTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 
 
 def band_coefficients(
-    small_guide: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
+    small_frame: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> np.ndarray:
-    """Guided-filter coefficients at capture size, with the edge band folded in.
+    """Colour guided-filter coefficients at the mask's size, with the edge band folded in.
 
-    Returns float32 ``(h, w, 2)``: ``t = a * I + b`` with I the guide in 0..1 is the position within
-    the soft edge band (clamped to 0..1, then smoothstepped) at any resolution.
+    Returns float32 ``(h, w, 4)``: ``t = a . rgb + b`` with rgb the frame's red, green and blue in
+    0..1 is the position within the soft edge band (clamped to 0..1, then smoothstepped) at any
+    resolution. A colour guide separates a person from a background of the same brightness (a blue
+    shirt before a red wall), which a brightness guide cannot: docs/QUALITY.md, "Refinement".
+    Computed on planes (one contiguous array per quantity), where numpy is faster than on
+    interleaved channels.
     """
-    guide = small_guide.astype(np.float32) * np.float32(1 / 255)
-    r, eps = settings.radius, settings.eps
-    mean_i = _box(guide, r)
-    mean_p = _box(mask, r)
-    cov_ip = _box(guide * mask, r) - mean_i * mean_p
-    var_i = _box(guide * guide, r) - mean_i * mean_i
-    a = cov_ip / (var_i + eps)
-    b = mean_p - a * mean_i
+    size = (2 * settings.radius + 1,) * 2
+    colour = [plane.astype(np.float32) * np.float32(1 / 255) for plane in cv2.split(small_frame)[2::-1]]
+    inputs = [*colour, mask, *(plane * mask for plane in colour)]
+    inputs += [colour[i] * colour[j] for i, j in _PRODUCTS]
+    means = [cv2.boxFilter(plane, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT) for plane in inputs]
+    mean_colour, mean_mask = means[0:3], means[3]
+    covariance = [means[4 + c] - mean_colour[c] * mean_mask for c in range(3)]
+    a = _solve_symmetric(_regularised_variances(means[7:], mean_colour, settings.eps), covariance)
+    b = mean_mask - a[0] * mean_colour[0] - a[1] * mean_colour[1] - a[2] * mean_colour[2]
     low, high = settings.band
     scale = np.float32(1.0 / (high - low))
-    coefficients = np.empty((*mask.shape, 2), np.float32)
-    coefficients[..., 0] = _box(a, r) * scale
-    coefficients[..., 1] = (_box(b, r) - np.float32(low)) * scale
-    return coefficients
+    fitted = [cv2.boxFilter(plane, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT) * scale for plane in (*a, b)]
+    fitted[3] -= np.float32(low) * scale
+    return cv2.merge(fitted)
+
+
+def _regularised_variances(
+    products: list[np.ndarray], mean_colour: list[np.ndarray], eps: float
+) -> list[np.ndarray]:
+    """The colour covariance of each window, plus ``eps`` on the diagonal: rr, rg, rb, gg, gb, bb."""
+    variances = []
+    for mean_product, (i, j) in zip(products, _PRODUCTS):
+        variance = mean_product - mean_colour[i] * mean_colour[j]
+        if i == j:
+            variance += np.float32(eps)
+        variances.append(variance)
+    return variances
+
+
+def _solve_symmetric(variances: list[np.ndarray], covariance: list[np.ndarray]) -> list[np.ndarray]:
+    """``inverse(variances) @ covariance`` per pixel, for symmetric 3x3 matrices (by cofactors)."""
+    rr, rg, rb, gg, gb, bb = variances
+    c_rr, c_rg, c_rb = gg * bb - gb * gb, rb * gb - rg * bb, rg * gb - rb * gg
+    c_gg, c_gb, c_bb = rr * bb - rb * rb, rg * rb - rr * gb, rr * gg - rg * rg
+    inverse_det = np.float32(1.0) / (rr * c_rr + rg * c_rg + rb * c_rb)
+    x, y, z = covariance
+    return [
+        (c_rr * x + c_rg * y + c_rb * z) * inverse_det,
+        (c_rg * x + c_gg * y + c_gb * z) * inverse_det,
+        (c_rb * x + c_gb * y + c_bb * z) * inverse_det,
+    ]
 
 
 #: smoothstep(0, 1, t) on 256 levels of t, as 8-bit alpha.
@@ -91,20 +123,26 @@ _LEVELS = np.linspace(0.0, 1.0, 256)
 _SMOOTHSTEP_LUT = np.round(255 * _LEVELS * _LEVELS * (3 - 2 * _LEVELS)).astype(np.uint8)
 
 
-def apply_coefficients(coefficients: np.ndarray, guide: np.ndarray) -> np.ndarray:
-    """Full-resolution alpha (uint8, 255 = person) from capture-size coefficients and the guide.
+def apply_coefficients(coefficients: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Full-resolution alpha (uint8, 255 = person) from the mask-size coefficients and the frame.
 
-    Five full-resolution OpenCV kernels: upsample ``a`` and ``b`` (contiguous planes resize fastest),
-    multiply, add with a saturating cast to 8 bits, and the smoothstep lookup (about 1.5 ms at 720p
-    on one core, against about 2.5 ms for a textbook fast guided filter).
+    Six full-resolution OpenCV kernels: upsample ``a`` (three channels in one resize) and ``b``,
+    multiply by the frame's colour, sum the channels, add ``b`` with a saturating cast to 8 bits,
+    and the smoothstep lookup.
     """
-    height, width = guide.shape[:2]
-    scaled = coefficients * np.float32(255.0)
-    a_up = cv2.resize(np.ascontiguousarray(scaled[..., 0]), (width, height), interpolation=cv2.INTER_LINEAR)
-    b_up = cv2.resize(np.ascontiguousarray(scaled[..., 1]), (width, height), interpolation=cv2.INTER_LINEAR)
-    t = cv2.multiply(a_up, guide, dtype=cv2.CV_32F, scale=1 / 255)
-    position = cv2.add(t, b_up, dtype=cv2.CV_8U)
+    height, width = frame.shape[:2]
+    colour = frame if frame.shape[2] == 3 else cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    a_bgr = np.ascontiguousarray(coefficients[..., 2::-1])  # the frame's channel order
+    a_up = cv2.resize(a_bgr, (width, height), interpolation=cv2.INTER_LINEAR)
+    b = np.ascontiguousarray(coefficients[..., 3]) * np.float32(255.0)
+    b_up = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
+    weighted = cv2.multiply(a_up, colour, dtype=cv2.CV_32F)
+    position = cv2.add(cv2.transform(weighted, _CHANNEL_SUM), b_up, dtype=cv2.CV_8U)
     return cv2.LUT(position, _SMOOTHSTEP_LUT)
+
+
+#: Sums the three colour channels (``cv2.transform``).
+_CHANNEL_SUM = np.ones((1, 3), np.float32)
 
 
 def refine_mask(
@@ -122,10 +160,9 @@ def refine_with_weights(
     frame: np.ndarray, small_frame: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> tuple[np.ndarray, np.ndarray]:
     """(visible alpha, alpha that keeps pixels out of the background blur): both uint8, full size."""
-    coefficients = band_coefficients(guide_from_frame(small_frame), mask, settings)
-    guide = guide_from_frame(frame)
-    alpha = apply_coefficients(coefficients, guide)
-    return alpha, apply_coefficients(reband(coefficients, settings.band, WEIGHT_BAND), guide)
+    coefficients = band_coefficients(small_frame, mask, settings)
+    alpha = apply_coefficients(coefficients, frame)
+    return alpha, apply_coefficients(reband(coefficients, settings.band, WEIGHT_BAND), frame)
 
 
 def bilinear_alpha(

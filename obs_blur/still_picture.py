@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 #: Masks of the same picture whose refinement coefficients differ by less than this have settled:
-#: the drawn alpha then moves by less than one 8-bit step (|da| * luma + |db| with luma at most 1).
+#: the drawn alpha then moves by less than one 8-bit step (|da| . rgb + |db| with each colour at most 1).
 SETTLED_TOLERANCE = 1.0 / 255.0
 
 

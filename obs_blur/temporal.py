@@ -18,12 +18,15 @@ class MaskSmoother:
     """Per-pixel adaptive EMA over successive capture-size masks.
 
     ``strength`` 0 turns smoothing off; at 0.8 (the default) a small change moves the mask by 20 %
-    of the way per frame. ``motion_threshold`` is the probability change treated as certain motion
-    (passed unsmoothed); both defaults were chosen on the DAVIS "lucia" clip (docs/QUALITY.md):
-    flicker -26 % against the raw mask with no measurable lag, where a plain EMA 0.85 lags.
+    of the way per frame. A change of ``motion_threshold`` or more is treated as certain motion and
+    passed unsmoothed; above 1, even a full flip keeps a little of the frame before (at 1.2 it moves
+    87 % of the way). Both defaults were chosen on the DAVIS "lucia" clip with the colour-guided
+    refinement (docs/QUALITY.md): flicker halved against the raw mask, and IoU against the current
+    frame still above IoU against the previous one by more than the raw mask's margin (no lag),
+    where a plain EMA 0.85 lags.
     """
 
-    def __init__(self, strength: float = 0.8, motion_threshold: float = 0.8) -> None:
+    def __init__(self, strength: float = 0.8, motion_threshold: float = 1.2) -> None:
         self.strength = float(np.clip(strength, 0.0, 1.0))
         self.motion_threshold = float(motion_threshold)
         self._state: Optional[np.ndarray] = None

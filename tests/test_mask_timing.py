@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from obs_blur.edge_band import COEFFICIENT_CHANNELS
 from obs_blur.mask_timing import HEADROOM_SHARE, MAX_MASK_WAIT_S, WorkerLatency, mask_wait_budget_s
 from obs_blur.still_picture import SETTLED_TOLERANCE, StillPictureGate
 
@@ -41,7 +42,7 @@ def picture(seed: int) -> np.ndarray:
 
 
 def coefficients(value: float) -> np.ndarray:
-    return np.full((144, 256, 2), value, np.float32)
+    return np.full((144, 256, COEFFICIENT_CHANNELS), value, np.float32)
 
 
 def test_a_still_picture_is_skipped_once_two_masks_of_it_agree() -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from pictures import person_far_in_wide_frame
 
+from obs_blur.edge_band import COEFFICIENT_CHANNELS
 from obs_blur.errors import ObsBlurError
 from obs_blur.paths import REPO_ROOT
 from obs_blur.pipeline import MaskPipeline
@@ -166,7 +167,7 @@ def test_results_equal_the_in_process_pipeline(client: MaskWorkerClient, frame: 
     coefficients, mask = reference.capture_coefficients(frame)
     assert result.model == LANDSCAPE
     assert result.mask_size == CAPTURE
-    assert result.coefficients.shape == coefficients.shape == (144, 256, 2)
+    assert result.coefficients.shape == coefficients.shape == (144, 256, COEFFICIENT_CHANNELS)
     assert result.mask.dtype == np.float32 and result.coefficients.dtype == np.float32
     assert np.abs(result.mask - mask).max() <= 1e-4
     assert np.abs(result.coefficients - coefficients).max() <= 1e-4
@@ -231,7 +232,7 @@ def test_model_switch_while_frames_flow(client: MaskWorkerClient, astronaut: np.
     while result.model != GENERAL:  # a frame submitted before the switch may still come back
         result = next_result(client, general_frame)
     assert result.mask_size == general_size
-    assert result.coefficients.shape == (256, 256, 2)
+    assert result.coefficients.shape == (256, 256, COEFFICIENT_CHANNELS)
     assert client.status.startswith("ready: CPU")
 
 
@@ -602,7 +603,7 @@ class InstantPipeline:
 
     def capture_coefficients(self, capture: np.ndarray, video_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         height, width = capture.shape[:2]
-        return np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32)
+        return np.zeros((height, width, COEFFICIENT_CHANNELS), np.float32), np.zeros((height, width), np.float32)
 
     crop_share = 1.0
 

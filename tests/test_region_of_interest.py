@@ -8,7 +8,6 @@ import pytest
 from pictures import person_far_in_wide_frame
 
 from obs_blur.pipeline import MaskPipeline, ModelPipelines
-from obs_blur.refine import guide_from_frame
 from obs_blur.region_of_interest import (
     CROP_BELOW,
     LOOK_AROUND_EVERY,
@@ -194,7 +193,7 @@ def test_the_whole_view_of_a_capture_is_the_models_own_resize(astronaut: np.ndar
     direct = np.empty((144, 256, 3), np.uint8)
     segmenter._resize(frame, (256, 144), direct)
     assert np.abs(segmenter.whole_view(capture).astype(int) - direct.astype(int)).max() <= 1
-    assert guide_from_frame(segmenter.whole_view(capture)).shape == (144, 256)
+    assert segmenter.whole_view(capture).shape[:2] == (144, 256)
 
 
 def test_a_full_frame_gives_the_crop_the_pixels_the_filters_capture_holds(astronaut: np.ndarray) -> None:

@@ -15,7 +15,7 @@ Per video frame, on the graphics thread:
   3. take the newest result, waiting a few milliseconds for the one in flight when the worker's
      usual latency says it is that close (``mask_timing``): the frame is then drawn with the mask
      of the frame before it (mask age 1) instead of two frames before;
-  4. upload the result's coefficients (RG32F).
+  4. upload the result's coefficients (RGBA32F).
 
 Per draw (``draw``): the composite technique of the mode (``obs_blur.modes``), one full-size pass
 straight into the caller's target, plus the background blur at 1/4 size in blur mode. Until the

@@ -39,6 +39,7 @@ from obs_blur.blur_plan import (
     blur_taps,
     lens_radius,
 )
+from obs_blur.edge_band import COEFFICIENT_CHANNELS
 from obs_blur.obs import libobs
 
 EFFECT_PATH = Path(__file__).resolve().parent.parent / "effects" / "background_blur.effect"
@@ -159,23 +160,23 @@ _TRANSPARENT = libobs.Vec4(0.0, 0.0, 0.0, 0.0)
 
 
 class CoefficientTexture:
-    """The worker's refinement coefficients (a, b per capture pixel) as an RG32F texture."""
+    """The worker's refinement coefficients (a for red, green, blue and b per mask pixel) as an RGBA32F texture."""
 
     def __init__(self) -> None:
         self.pointer = 0
         self.size = (0, 0)
 
     def upload(self, coefficients: np.ndarray) -> None:
-        """Copy a (h, w, 2) float32 array in; the texture is recreated when the mask's grid changes."""
+        """Copy a (h, w, 4) float32 array in; the texture is recreated when the mask's grid changes."""
         height, width = coefficients.shape[:2]
         data = np.ascontiguousarray(coefficients, dtype=np.float32)
         if (width, height) != self.size:
             self.destroy()
-            self.pointer = libobs.gs_texture_create(width, height, libobs.GS_RG32F, 1, None, libobs.GS_DYNAMIC)
+            self.pointer = libobs.gs_texture_create(width, height, libobs.GS_RGBA32F, 1, None, libobs.GS_DYNAMIC)
             if not self.pointer:
-                raise GpuError(f"cannot create a {width}x{height} RG32F texture for the mask")
+                raise GpuError(f"cannot create a {width}x{height} RGBA32F texture for the mask")
             self.size = (width, height)
-        libobs.gs_texture_set_image(self.pointer, data.ctypes.data, width * 8, False)
+        libobs.gs_texture_set_image(self.pointer, data.ctypes.data, width * 4 * COEFFICIENT_CHANNELS, False)
 
     def destroy(self) -> None:
         if self.pointer:

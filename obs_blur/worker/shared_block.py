@@ -3,7 +3,7 @@
 Layout (native byte order, all offsets 64-byte aligned; ``W``, ``H`` = ``max_capture``)::
 
     offset 0    header: 32 x int64
-                  [0] magic 0x4F42534C55524D31 ("OBSLURM1")   [1] layout version (1)
+                  [0] magic 0x4F42534C55524D31 ("OBSLURM1")   [1] layout version (3)
                   [2] max width W                             [3] max height H
                   frame slot (parent writes, worker reads):
                   [4] frame lock (seqlock: odd while being written)
@@ -20,7 +20,8 @@ Layout (native byte order, all offsets 64-byte aligned; ``W``, ``H`` = ``max_cap
                        capture's extra detail)
                   [20..31] reserved (0)
     offset 256  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
-    then        coefficients: float32 (height, width, 2) packed, room for W x H x 2
+    then        coefficients: float32 (height, width, 4) packed, room for W x H x 4
+                (``edge_band.COEFFICIENT_CHANNELS``: a for red, green, blue, then b)
     then        mask: float32 (height, width) packed, room for W x H
 
 Each slot is a seqlock, so a half-written frame or result is never used; who may write a slot when
@@ -41,10 +42,11 @@ from typing import Callable, Iterator, Optional, TypeVar
 
 import numpy as np
 
+from obs_blur.edge_band import COEFFICIENT_CHANNELS
 from obs_blur.errors import ObsBlurError
 
 MAGIC = 0x4F42534C55524D31
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 HEADER_BYTES = 256
 
 # Header fields (indices into the int64 header).
@@ -123,16 +125,17 @@ class SharedBlock:
         width, height = int(self._header[_MAX_WIDTH]), int(self._header[_MAX_HEIGHT])
         pixels = width * height
         coefficients_at = _align(HEADER_BYTES + pixels * 4)
-        mask_at = _align(coefficients_at + pixels * 8)
+        mask_at = _align(coefficients_at + pixels * 4 * COEFFICIENT_CHANNELS)
         self.max_size = (width, height)
         self._frame = np.ndarray((pixels * 4,), np.uint8, buffer=memory.buf, offset=HEADER_BYTES)
-        self._coefficients = np.ndarray((pixels * 2,), np.float32, buffer=memory.buf, offset=coefficients_at)
+        coefficient_count = pixels * COEFFICIENT_CHANNELS
+        self._coefficients = np.ndarray((coefficient_count,), np.float32, buffer=memory.buf, offset=coefficients_at)
         self._mask = np.ndarray((pixels,), np.float32, buffer=memory.buf, offset=mask_at)
 
     @staticmethod
     def bytes_needed(max_size: tuple[int, int]) -> int:
         pixels = max_size[0] * max_size[1]
-        return _align(_align(_align(HEADER_BYTES + pixels * 4) + pixels * 8) + pixels * 4)
+        return _align(_align(_align(HEADER_BYTES + pixels * 4) + pixels * 4 * COEFFICIENT_CHANNELS) + pixels * 4)
 
     @classmethod
     def create(cls, max_size: tuple[int, int]) -> SharedBlock:
@@ -163,6 +166,10 @@ class SharedBlock:
 
     def fits(self, width: int, height: int) -> bool:
         return 0 < width <= self.max_size[0] and 0 < height <= self.max_size[1]
+
+    def _coefficient_grid(self, width: int, height: int) -> np.ndarray:
+        """The coefficient area as a (height, width, channels) view of the first rows."""
+        return self._coefficients[: height * width * COEFFICIENT_CHANNELS].reshape(height, width, COEFFICIENT_CHANNELS)
 
     # -- seqlock helpers ------------------------------------------------------------------------
 
@@ -219,7 +226,7 @@ class SharedBlock:
         header[_RESULT_SUBMITTED] = slot.submitted_ns
         header[_RESULT_STARTED], header[_RESULT_FINISHED] = slot.started_ns, slot.finished_ns
         header[_RESULT_CROP_SHARE] = round(slot.crop_share * _MILLIONTHS)
-        np.copyto(self._coefficients[: height * width * 2].reshape(height, width, 2), slot.coefficients)
+        np.copyto(self._coefficient_grid(width, height), slot.coefficients)
         np.copyto(self._mask[: height * width].reshape(height, width), slot.mask)
         self._end_write(_RESULT_LOCK, lock)
 
@@ -233,7 +240,7 @@ class SharedBlock:
             return None
         return ResultSlot(
             seq=int(header[_RESULT_SEQ]),
-            coefficients=self._coefficients[: height * width * 2].reshape(height, width, 2).copy(),
+            coefficients=self._coefficient_grid(width, height).copy(),
             mask=self._mask[: height * width].reshape(height, width).copy(),
             submitted_ns=int(header[_RESULT_SUBMITTED]),
             started_ns=int(header[_RESULT_STARTED]),
