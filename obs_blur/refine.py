@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
+from obs_blur.edge_band import WEIGHT_BAND, visible_band
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,6 @@ class RefineSettings:
 
 
 DEFAULT_REFINE = RefineSettings()
-
-def reband(coefficients: np.ndarray, from_band: tuple[float, float], to_band: tuple[float, float]) -> np.ndarray:
-    """The same guided fit with another probability band folded in (a linear map of ``a`` and ``b``).
-
-    ``t = a . rgb + b`` is the position of the probability ``p`` within ``from_band``; the result gives
-    its position within ``to_band``. The shader does the same with two uniforms.
-    """
-    scale, offset = band_transform(from_band, to_band)
-    out = coefficients * np.float32(scale)
-    out[..., 3] += np.float32(offset)
-    return out
-
 
 #: The distinct products of two colour channels (0 red, 1 green, 2 blue): the colour covariance's upper triangle.
 _PRODUCTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
@@ -159,17 +147,28 @@ def refine_mask(
 def refine_with_weights(
     frame: np.ndarray, small_frame: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(visible alpha, alpha that keeps pixels out of the background blur): both uint8, full size."""
+    """(visible alpha, alpha that keeps pixels out of the background blur): both uint8, full size.
+
+    The second is the visible alpha or the model's own probability in the wide ``WEIGHT_BAND``,
+    whichever is higher: the colour fit draws the outline crisply at the colour edge, and a pixel
+    just outside it that the model still gives a small chance (a mixed pixel of hair or shirt) must
+    stay out of the background estimate all the same (docs/PERFORMANCE.md, "Halo").
+    """
     coefficients = band_coefficients(small_frame, mask, settings)
     alpha = apply_coefficients(coefficients, frame)
-    return alpha, apply_coefficients(reband(coefficients, settings.band, WEIGHT_BAND), frame)
+    return alpha, np.maximum(alpha, banded_upsample(frame.shape, mask, WEIGHT_BAND))
+
+
+def banded_upsample(frame_shape: tuple[int, ...], mask: np.ndarray, band: tuple[float, float]) -> np.ndarray:
+    """The mask upsampled bilinearly to the frame, through ``smoothstep(band)``: uint8, 255 = person."""
+    up = cv2.resize(mask, (frame_shape[1], frame_shape[0]), interpolation=cv2.INTER_LINEAR)
+    low, high = band
+    position = cv2.convertScaleAbs(np.clip((up - low) / (high - low), 0, 1), alpha=255)
+    return cv2.LUT(position, _SMOOTHSTEP_LUT)
 
 
 def bilinear_alpha(
     frame_shape: tuple[int, ...], mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> np.ndarray:
     """The unrefined baseline: bilinear upsampling plus the same edge band (for quality comparison)."""
-    up = cv2.resize(mask, (frame_shape[1], frame_shape[0]), interpolation=cv2.INTER_LINEAR)
-    low, high = settings.band
-    position = cv2.convertScaleAbs(np.clip((up - low) / (high - low), 0, 1), alpha=255)
-    return cv2.LUT(position, _SMOOTHSTEP_LUT)
+    return banded_upsample(frame_shape, mask, settings.band)

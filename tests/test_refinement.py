@@ -180,17 +180,15 @@ def test_exclusion_band_is_wider_than_the_visible_alpha() -> None:
     assert (exclude > 127).sum() > (alpha > 127).sum()
 
 
-def test_reband_is_the_linear_map_the_shader_uses() -> None:
-    from obs_blur.edge_band import band_transform
-    from obs_blur.refine import reband
+def test_blur_weights_keep_out_what_the_model_is_unsure_of_beyond_a_crisp_outline() -> None:
+    """The colour fit draws the edge crisply; the model's own low-probability tail stays out of the blur."""
+    from obs_blur.refine import refine_with_weights
 
-    coefficients = np.array([[[2.0, 1.0, -1.0, -0.5]]], np.float32)
-    scale, offset = band_transform((0.3, 0.7), (0.1, 0.2))
-    assert reband(coefficients, (0.3, 0.7), (0.1, 0.2))[0, 0].tolist() == pytest.approx(
-        [2.0 * scale, 1.0 * scale, -1.0 * scale, -0.5 * scale + offset]
-    )
-    # the probability at t=0 of the first band (0.3) sits at t=2 of the second: (0.3 - 0.1) / 0.1
-    assert 0 * scale + offset == pytest.approx(2.0)
+    frame, small, blurry = _edge_scene()
+    alpha, exclude = refine_with_weights(frame, small, blurry)
+    row_alpha, row_exclude = alpha[180].astype(int), exclude[180].astype(int)
+    assert row_alpha[305:].max() < 15  # the visible outline stops at the real edge (x = 300)
+    assert (row_exclude[305:] > 127).sum() >= 10  # the blur still ignores pixels the model gives 3-20 %
 
 
 def test_transparent_border_does_not_darken_the_blur(astronaut: np.ndarray) -> None:

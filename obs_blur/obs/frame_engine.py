@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from obs_blur.blur_plan import blur_work_plan
-from obs_blur.edge_band import WEIGHT_BAND, band_transform, visible_band
+from obs_blur.edge_band import COEFFICIENT_CHANNELS, WEIGHT_BAND, band_transform
 from obs_blur.errors import ObsBlurError
 from obs_blur.mask_timing import mask_wait_budget_s
 from obs_blur.model_choice import AUTO, ModelChooser
@@ -44,7 +44,7 @@ from obs_blur.obs.frame_readback import StagedCapture, StagingRing
 from obs_blur.obs.gpu_passes import (
     BackgroundPicture,
     BlurEffect,
-    CoefficientTexture,
+    GridTexture,
     RenderTarget,
     blurred_background,
     composite,
@@ -92,13 +92,9 @@ class FrameInfo:
         return None if self.mask_frame is None else self.frame_number - self.mask_frame
 
 
-def weight_band_transform(edge_softness: int) -> tuple[float, float]:
-    """(scale, offset) taking the visible band's t to the blur weights' band, as ``refine.reband`` does.
-
-    The worker folds the visible band (from the softness setting) into the coefficients; the shader
-    maps t onto ``WEIGHT_BAND`` with these two numbers.
-    """
-    return band_transform(visible_band(edge_softness / 100.0), WEIGHT_BAND)
+#: (scale, offset) taking the person probability to its place in the blur weights' band
+#: (``edge_band.WEIGHT_BAND``): the shader's ``weight_band`` uniform.
+WEIGHT_BAND_UNIFORM = band_transform((0.0, 1.0), WEIGHT_BAND)
 
 
 class FrameEngine:
@@ -120,7 +116,8 @@ class FrameEngine:
         self.capture = RenderTarget(libobs.GS_BGRA)
         self.work = (RenderTarget(libobs.GS_RGBA16F), RenderTarget(libobs.GS_RGBA16F), RenderTarget(libobs.GS_RGBA))
         self.readback = StagingRing()
-        self.coefficients = CoefficientTexture()
+        self.coefficients = GridTexture(COEFFICIENT_CHANNELS)
+        self.probability = GridTexture(1)
         self.picture = BackgroundPicture()
         self.frame_interval_s = 1.0 / 30.0
         self.render_s = 0.0  # running mean of new_frame + draw, without the wait for a mask
@@ -177,6 +174,7 @@ class FrameEngine:
         mask = self.masks.take(self._wait_budget)
         if mask is not None:
             self.coefficients.upload(mask.coefficients)
+            self.probability.upload(mask.probability)
             self.mask, self._mask_received = mask, time.monotonic()
         if self._auto_model and self.mask is not None:  # every frame: a still picture's mask is not sent again
             self.model_chooser.observe(self.mask.person_share, self.mask.model, time.monotonic())
@@ -231,6 +229,7 @@ class FrameEngine:
             target.destroy()
         self.readback.destroy()
         self.coefficients.destroy()
+        self.probability.destroy()
         self.picture.destroy()
         self.effect.destroy()
 
@@ -264,10 +263,10 @@ class FrameEngine:
             work_size, sigma = blur_work_plan(size, settings.blur_strength)
             texture = shown.texture
             assert texture is not None
-            weight_band = weight_band_transform(settings.edge_softness)
             lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
+            mask = (self.coefficients.pointer, self.probability.pointer)
             blurred = blurred_background(
-                self.effect, texture, self.coefficients.pointer, self.work, work_size, sigma, weight_band, lens,
+                self.effect, texture, mask, self.work, work_size, sigma, WEIGHT_BAND_UNIFORM, lens,
                 lens and settings.lens_depth,
             )
             self.effect.set_texture("blurred", blurred)

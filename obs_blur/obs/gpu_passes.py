@@ -56,6 +56,7 @@ def effect_path() -> Path:
 _EFFECT_PARAMS = (
     "image",
     "coeffs",
+    "person_mask",
     "blurred",
     "bg_image",
     "texel",
@@ -159,24 +160,30 @@ class RenderTarget:
 _TRANSPARENT = libobs.Vec4(0.0, 0.0, 0.0, 0.0)
 
 
-class CoefficientTexture:
-    """The worker's refinement coefficients (a for red, green, blue and b per mask pixel) as an RGBA32F texture."""
+class GridTexture:
+    """A float32 array on the mask's grid as a texture, replaced with each mask.
 
-    def __init__(self) -> None:
+    Two per filter: the refinement's coefficients (``a`` for red, green, blue and ``b``: RGBA32F) and
+    the smoothed person probability the blur's weights come from (R32F).
+    """
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self.format = {1: libobs.GS_R32F, COEFFICIENT_CHANNELS: libobs.GS_RGBA32F}[channels]
         self.pointer = 0
         self.size = (0, 0)
 
-    def upload(self, coefficients: np.ndarray) -> None:
-        """Copy a (h, w, 4) float32 array in; the texture is recreated when the mask's grid changes."""
-        height, width = coefficients.shape[:2]
-        data = np.ascontiguousarray(coefficients, dtype=np.float32)
+    def upload(self, grid: np.ndarray) -> None:
+        """Copy a (h, w) or (h, w, channels) float32 array in; the texture is recreated when the grid changes."""
+        height, width = grid.shape[:2]
+        data = np.ascontiguousarray(grid, dtype=np.float32)
         if (width, height) != self.size:
             self.destroy()
-            self.pointer = libobs.gs_texture_create(width, height, libobs.GS_RGBA32F, 1, None, libobs.GS_DYNAMIC)
+            self.pointer = libobs.gs_texture_create(width, height, self.format, 1, None, libobs.GS_DYNAMIC)
             if not self.pointer:
-                raise GpuError(f"cannot create a {width}x{height} RGBA32F texture for the mask")
+                raise GpuError(f"cannot create a {width}x{height} float texture for the mask")
             self.size = (width, height)
-        libobs.gs_texture_set_image(self.pointer, data.ctypes.data, width * 4 * COEFFICIENT_CHANNELS, False)
+        libobs.gs_texture_set_image(self.pointer, data.ctypes.data, width * 4 * self.channels, False)
 
     def destroy(self) -> None:
         if self.pointer:
@@ -328,7 +335,7 @@ def downsample(
 def blurred_background(
     effect: BlurEffect,
     source: int,
-    coefficients: int,
+    mask: tuple[int, int],
     work: tuple[RenderTarget, RenderTarget, RenderTarget],
     work_size: tuple[int, int],
     sigma: float,
@@ -339,8 +346,10 @@ def blurred_background(
     """Background-only blur at work size: premultiplied downscale, a horizontal and a vertical Gaussian.
 
     Person pixels carry weight 0, so they cannot bleed into the background (the CPU reference's
-    no-halo rule); the weights come from a wider probability band than the visible alpha
-    (``weight_band``: the (scale, offset) of ``edge_band.band_transform``). The first two passes keep
+    no-halo rule). ``mask``: the coefficient and the person probability textures. A pixel's weight
+    is 0 where it is visibly the person or where the model's own probability reaches the wider
+    ``edge_band.WEIGHT_BAND`` (``weight_band``: that band's (scale, offset) for a probability). The
+    first two passes keep
     the weighted sums in half floats; the vertical pass divides the weights out at work size and
     writes 8-bit straight colour, alpha 1 where background was seen and 0 where none was, so the
     full-resolution composite reads 8 bits per channel (``work``: the two half-float targets and
@@ -353,7 +362,8 @@ def blurred_background(
     with overwriting():
         with premultiplied.drawing(width, height):
             effect.set_texture("image", source)
-            effect.set_texture("coeffs", coefficients)
+            effect.set_texture("coeffs", mask[0])
+            effect.set_texture("person_mask", mask[1])
             effect.set_float("enabled_alpha", 1.0)
             effect.set_vec2("weight_band", *weight_band)
             effect.set_vec2("step_uv", 1.0 / width, 1.0 / height)

@@ -90,7 +90,8 @@ class Mask:
     """A result matched to the video frame it was computed from."""
 
     frame_number: int
-    coefficients: np.ndarray  # (h, w, 2) float32 on the mask's grid (the model's input size)
+    coefficients: np.ndarray  # (h, w, 4) float32 on the mask's grid (the model's input size)
+    probability: np.ndarray  # (h, w) float32 on the same grid: the smoothed person probability
     model: str
     latency_ms: float
     person_share: float  # of the frame (``model_choice.person_share``), for the ``auto`` model
@@ -198,8 +199,8 @@ class MaskLink:
             frame_number = self._frame_of_seq.get(result.seq)
             if frame_number is None:
                 return None  # a frame from before a restart or a forgotten one: cannot be placed in time
-            share = person_share(result.mask)
-            return Mask(frame_number, result.coefficients, result.model, result.latency_ms, share, result.crop_share)
+            share, crop = person_share(result.mask), result.crop_share
+            return Mask(frame_number, result.coefficients, result.mask, result.model, result.latency_ms, share, crop)
 
     @property
     def still_picture(self) -> bool:

@@ -103,23 +103,20 @@ def test_hotkey_registers_a_plain_function_and_keeps_its_bindings() -> None:
     assert frontend.calls == ["load 7 ['saved']", "unregister"]
 
 
-@pytest.mark.parametrize("edge_softness", [0, 35, 100])
-def test_weight_band_uniforms_map_the_visible_band_onto_the_weight_band(edge_softness: int) -> None:
-    """The shader's two uniforms take a probability's place in the visible band to its place in WEIGHT_BAND.
+def test_weight_band_uniform_maps_a_probability_onto_the_weight_band() -> None:
+    """The shader's two numbers take the person probability to its place in WEIGHT_BAND, as the CPU does.
 
     Checked from the definition of a band position, ``(p - low) / (high - low)``, for probabilities
-    across and beyond both bands: the same numbers the CPU reference's ``reband`` folds into its fit.
+    across and beyond the band (``refine.banded_upsample`` with ``WEIGHT_BAND``).
     """
     require_obs()  # frame_engine imports libobs; it is loaded, not started
-    from obs_blur.edge_band import WEIGHT_BAND, visible_band
-    from obs_blur.obs.frame_engine import weight_band_transform
+    from obs_blur.edge_band import WEIGHT_BAND
+    from obs_blur.obs.frame_engine import WEIGHT_BAND_UNIFORM
 
-    scale, offset = weight_band_transform(edge_softness)
-    (low, high), (weight_low, weight_high) = visible_band(edge_softness / 100.0), WEIGHT_BAND
+    scale, offset = WEIGHT_BAND_UNIFORM
+    low, high = WEIGHT_BAND
     for probability in np.linspace(-0.2, 1.2, 29):
-        visible_position = (probability - low) / (high - low)
-        weight_position = (probability - weight_low) / (weight_high - weight_low)
-        assert visible_position * scale + offset == pytest.approx(weight_position, abs=1e-9)
+        assert probability * scale + offset == pytest.approx((probability - low) / (high - low), abs=1e-9)
 
 
 def test_video_delay_is_the_median_of_recent_renders_and_starts_afresh() -> None:
