@@ -175,7 +175,8 @@ def banded_upsample(frame_shape: tuple[int, ...], mask: np.ndarray, band: tuple[
     """The mask upsampled bilinearly to the frame, through ``smoothstep(band)``: uint8, 255 = person."""
     up = cv2.resize(mask, (frame_shape[1], frame_shape[0]), interpolation=cv2.INTER_LINEAR)
     low, high = band
-    position = cv2.convertScaleAbs(np.clip((up - low) / (high - low), 0, 1), alpha=255)
+    scale = 255.0 / (high - low)
+    position = cv2.addWeighted(up, scale, up, 0.0, -low * scale, dtype=cv2.CV_8U)  # saturates at 0 and 255
     return cv2.LUT(position, _SMOOTHSTEP_LUT)
 
 
