@@ -22,7 +22,7 @@ Layout (native byte order, all offsets 64-byte aligned; ``W``, ``H`` = ``max_cap
                        them on a coarser grid than the mask's: ``refine.RefineSettings.subsample``)
                   [22..31] reserved (0)
     offset 256  frame: BGRA uint8, rows packed (width * 4 bytes each), room for W x H
-    then        coefficients: float32 (height, width, 4) packed, room for W x H x 4
+    then        coefficients: float32 (grid height, grid width, 4) packed ([20], [21]), room for W x H x 4
                 (``edge_band.COEFFICIENT_CHANNELS``: a for red, green, blue, then b)
     then        mask: float32 (height, width) packed, room for W x H
 
