@@ -1,8 +1,8 @@
 """`python -m obs_blur bench`: per-stage timing of the pipeline at 720p and 1080p.
 
 Stages: ``preprocess`` (resize and normalise), ``inference`` (onnxruntime), ``smoothing``
-(temporal), ``coefficients`` (the colour guided filter's fit at the mask's size, which the filter's
-worker sends with every mask), ``refinement`` (fit plus full-resolution edge-aware upsampling on the
+(temporal), ``coefficients`` (the colour guided filter's fit on half the mask's grid, which the
+filter's worker sends with every mask), ``refinement`` (fit plus full-resolution edge-aware upsampling on the
 CPU, the command line's; the filter does the full-resolution half on the GPU) and ``composite`` (CPU
 blur compositor; the filter does it on the GPU).
 ``mask_path_ms`` times the per-frame CPU work up to the mask as one call (frame → preprocess →

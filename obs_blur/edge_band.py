@@ -14,9 +14,10 @@ from __future__ import annotations
 #: (weights from the visible band) to under 0.5.
 WEIGHT_BAND = (0.03, 0.2)
 
-#: Refinement coefficients per mask pixel: ``a`` for red, green and blue, then ``b``. At any pixel,
-#: ``t = a . rgb + b`` (the frame's colour in 0..1) is the position within the visible band; the
-#: worker writes them, the shader reads them as one RGBA texel.
+#: Refinement coefficients per point of the fit's grid (``refine.RefineSettings.subsample``): ``a``
+#: for red, green and blue, then ``b``. At any pixel, ``t = a . rgb + b`` (the frame's colour in
+#: 0..1) is the position within the visible band; the worker writes them, the shader reads them as
+#: one RGBA texel.
 COEFFICIENT_CHANNELS = 4
 
 

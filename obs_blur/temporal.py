@@ -21,9 +21,9 @@ class MaskSmoother:
     of the way per frame. A change of ``motion_threshold`` or more is treated as certain motion and
     passed unsmoothed; above 1, even a full flip keeps a little of the frame before (at 1.2 it moves
     87 % of the way). Both defaults were chosen on the DAVIS "lucia" clip with the colour-guided
-    refinement (docs/QUALITY.md): flicker halved against the raw mask, and IoU against the current
-    frame still above IoU against the previous one by more than the raw mask's margin (no lag),
-    where a plain EMA 0.85 lags.
+    refinement (docs/QUALITY.md): flicker 0.52x (square model, crop) to 0.63x the raw mask's, and
+    IoU against the current frame still above IoU against the previous one by more than the raw
+    mask's margin (no lag), where a plain EMA 0.85 lags.
     """
 
     def __init__(self, strength: float = 0.8, motion_threshold: float = 1.2) -> None:

@@ -90,8 +90,8 @@ class Mask:
     """A result matched to the video frame it was computed from."""
 
     frame_number: int
-    coefficients: np.ndarray  # (h, w, 4) float32 on the mask's grid (the model's input size)
-    probability: np.ndarray  # (h, w) float32 on the same grid: the smoothed person probability
+    coefficients: np.ndarray  # (h, w, 4) float32 on the refinement's fit grid (half the mask's)
+    probability: np.ndarray  # (h, w) float32 on the mask's grid (the model's input size): the smoothed mask
     model: str
     latency_ms: float
     person_share: float  # of the frame (``model_choice.person_share``), for the ``auto`` model
