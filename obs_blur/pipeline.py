@@ -98,7 +98,7 @@ class MaskPipeline:
     def capture_coefficients(
         self, capture: np.ndarray, frame_size: Optional[Size] = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(refinement coefficients (h, w, 4), smoothed mask), both on the mask's grid."""
+        """(refinement coefficients (h, w, 4) on the fit's grid, half the mask's; smoothed mask on the mask's grid)."""
         view = self._segment(capture, frame_size)
         assert self.last_mask is not None
         return band_coefficients(view, self.last_mask, self.refine), self.last_mask

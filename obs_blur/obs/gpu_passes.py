@@ -161,7 +161,7 @@ _TRANSPARENT = libobs.Vec4(0.0, 0.0, 0.0, 0.0)
 
 
 class GridTexture:
-    """A float32 array on the mask's grid as a texture, replaced with each mask.
+    """A float32 array on a grid of the mask (its own, or the refinement fit's) as a texture, replaced with each mask.
 
     Two per filter: the refinement's coefficients (``a`` for red, green, blue and ``b``: RGBA32F) and
     the smoothed person probability the blur's weights come from (R32F).
@@ -349,8 +349,7 @@ def blurred_background(
     no-halo rule). ``mask``: the coefficient and the person probability textures. A pixel's weight
     is 0 where it is visibly the person or where the model's own probability reaches the wider
     ``edge_band.WEIGHT_BAND`` (``weight_band``: that band's (scale, offset) for a probability). The
-    first two passes keep
-    the weighted sums in half floats; the vertical pass divides the weights out at work size and
+    first two passes keep the weighted sums in half floats; the vertical pass divides the weights out at work size and
     writes 8-bit straight colour, alpha 1 where background was seen and 0 where none was, so the
     full-resolution composite reads 8 bits per channel (``work``: the two half-float targets and
     that 8-bit one, whose texture is returned). ``lens``: one disc-shaped pass with blooming
