@@ -5,11 +5,14 @@ claims (macOS: the row's ``lowest_macos``; Linux: glibc 2.28; Windows: 64-bit), 
 row's pins with wheels only, as install.py's ``pip install --only-binary=:all:`` would there:
 
   pip install --dry-run --ignore-installed --only-binary=:all: --platform TAG... --python-version X.Y
-      --target TMP --report REPORT PINS
+      --target TMP --report REPORT --use-feature=fast-deps PINS
 
-Nothing is installed, but pip reads the package index (PyPI), so these tests need the network and
-take about a minute; the pip runs go in parallel. A row that pip cannot resolve at its claim, or
-that pulls in a package it does not pin, fails with pip's own words.
+Nothing is installed, but pip reads the package index (PyPI), so these tests need the network; the
+pip runs go in parallel. ``fast-deps`` reads each wheel's metadata with HTTP range requests: PyPI
+serves no separate metadata for the large wheels (onnxruntime-gpu, NVIDIA's CUDA libraries), and
+without it each CUDA row's dry run downloads about 2 GB into the temporary folder, enough to fill a
+small CI disk when the rows run side by side. A row that pip cannot resolve at its claim, or that
+pulls in a package it does not pin, fails with pip's own words.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ installer = load_installer()
 
 # manylinux_2_28: the oldest glibc every Linux row's wheels need (onnxruntime 1.24 and newer, OpenCV 5).
 LINUX_GLIBC_MINOR = 28
-# pip runs at once: each waits for the index, and reads the wheels it downloads (a CUDA row's are
-# about 2 GB, read in full where the index serves no separate metadata), so the CPUs bound it too.
+# pip runs at once: each mostly waits for the index.
 PIP_RUNS_AT_ONCE = min(8, 2 * (os.cpu_count() or 1))
+# The first pip whose dry run downloads no wheel when range requests gave it their metadata.
+PIP_WITHOUT_DOWNLOADS = (23, 3)
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +89,8 @@ def resolve(claim: Claim, target: Path) -> subprocess.CompletedProcess:
         sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--only-binary=:all:",
         "--disable-pip-version-check", "--no-input", "--quiet", *[arg for tag in tags for arg in ("--platform", tag)],
         "--python-version", f"{claim.python[0]}.{claim.python[1]}", "--target", str(target / "site"),
-        "--report", str(target / "report.json"), *installer.pins.requirement_strings(claim.pins.packages),
+        "--report", str(target / "report.json"), "--use-feature=fast-deps",
+        *installer.pins.requirement_strings(claim.pins.packages),
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
@@ -95,10 +100,20 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name.split("[")[0]).lower()
 
 
+def pip_version() -> tuple[int, int]:
+    """The (major, minor) of the pip the dry runs use: this interpreter's."""
+    from pip import __version__
+
+    major, minor = __version__.split(".")[:2]
+    return int(major), int(re.match(r"\d+", minor).group())
+
+
 @pytest.fixture(scope="module")
 def resolutions(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> dict[Claim, tuple[subprocess.CompletedProcess, Path]]:
     """The dry runs of the claims this session tests (``-k`` selects), side by side: each takes seconds."""
+    if pip_version() < PIP_WITHOUT_DOWNLOADS:
+        pytest.fail(f"pip {pip_version()} would download every wheel of every row (GBs): upgrade pip first")
     selected = [item.callspec.params["claim"] for item in request.session.items
                 if "claim" in getattr(getattr(item, "callspec", None), "params", {})]
     with ThreadPoolExecutor(max_workers=PIP_RUNS_AT_ONCE) as pool:
@@ -107,6 +122,12 @@ def resolutions(request: pytest.FixtureRequest,
             target = tmp_path_factory.mktemp(str(claim))
             runs[claim] = (pool.submit(resolve, claim, target), target / "report.json")
         return {claim: (future.result(), report) for claim, (future, report) in runs.items()}
+
+
+def test_pip_reads_metadata_without_downloading_wheels() -> None:
+    assert pip_version() >= PIP_WITHOUT_DOWNLOADS, (
+        f"pip {pip_version()} downloads every wheel in a dry run (2 GB a CUDA row): "
+        f"`python -m pip install -e '.[test]'` brings pip >= {PIP_WITHOUT_DOWNLOADS}")
 
 
 def test_every_row_and_platform_is_checked() -> None:

@@ -49,7 +49,9 @@ def test_obs_soak(tmp_path: Path) -> None:
     assert_no_growth(result)
     assert result.samples[-1].frames > result.samples[result.warm].frames, "no frame after the warm-up"
     assert all(row.mask_in_use for row in result.samples), "the filter stopped compositing"
-    assert result.leaks is not None and result.leaks == result.leaks_of_obs_alone
+    assert result.leaks_of_obs_alone is not None, "OBS without scripts logged no leak count in three runs"
+    assert result.leaks is not None, "OBS with the filter logged no leak count: its exit did not finish"
+    assert result.leaks == result.leaks_of_obs_alone
     assert result.python_errors == []
 
 
