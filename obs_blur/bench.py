@@ -1,10 +1,11 @@
 """`python -m obs_blur bench`: per-stage timing of the pipeline at 720p and 1080p.
 
 Stages: ``preprocess`` (resize and normalise), ``inference`` (onnxruntime), ``smoothing``
-(temporal), ``coefficients`` (the colour guided filter's fit on half the mask's grid, which the
-filter's worker sends with every mask), ``refinement`` (fit plus full-resolution edge-aware upsampling on the
-CPU, the command line's; the filter does the full-resolution half on the GPU) and ``composite`` (CPU
-blur compositor; the filter does it on the GPU).
+(the mask's, over time), ``coefficients`` (the colour guided filter's fit on half the mask's grid
+and its smoothing over time, which the filter's worker sends with every mask), ``refinement``
+(fit plus full-resolution edge-aware upsampling on the CPU, the command line's; the filter does the
+full-resolution half on the GPU) and ``composite`` (CPU blur compositor; the filter does it on the
+GPU).
 ``mask_path_ms`` times the per-frame CPU work up to the mask as one call (frame → preprocess →
 inference → smoothed low-resolution mask), and ``bare_inference_ms`` times a plain onnxruntime
 session of the same model on the same tensor, so the overhead of our code is visible in one run.
@@ -121,7 +122,9 @@ def bench_case(pipeline: MaskPipeline, bare: Any, frames: list[np.ndarray], repe
         "inference": _median_ms(lambda: seg.infer(tensor), repeats),
         "postprocess": _median_ms(lambda: seg.postprocess(raw, size), repeats),
         "smoothing": _median_ms(lambda: pipeline.smoother(mask), repeats),
-        "coefficients": _median_ms(lambda: band_coefficients(small, mask, pipeline.refine), repeats),
+        "coefficients": _median_ms(
+            lambda: pipeline.coefficient_smoother(band_coefficients(small, mask, pipeline.refine), mask), repeats
+        ),
         "refinement": _median_ms(lambda: refine_mask(nxt(), small, mask, pipeline.refine), repeats),
         "composite": _median_ms(lambda: composite(nxt(), alpha, settings), max(10, repeats // 4)),
     }

@@ -23,13 +23,13 @@ from obs_blur.model_choice import (
     is_wide,
     person_share,
 )
-from obs_blur.refine import DEFAULT_REFINE, RefineSettings, band_coefficients, refine_with_weights
+from obs_blur.refine import DEFAULT_REFINE, RefineSettings, alphas_from_coefficients, band_coefficients
 from obs_blur.region_of_interest import CaptureWindow, RegionTracker, capture_window, crop_input, place_back
 from obs_blur.segmentation.base import Segmenter, check_frame
 from obs_blur.segmentation.families import load_segmenter
 from obs_blur.segmentation.manifest import load_manifest
 from obs_blur.still_picture import coefficients_settled
-from obs_blur.temporal import MaskSmoother
+from obs_blur.temporal import CoefficientSmoother, MaskSmoother
 
 DEFAULT_SMOOTHING = 0.8
 #: The most masks a photo gets on the command line while its mask settles (the filter has no limit).
@@ -50,6 +50,7 @@ class MaskPipeline:
     ) -> None:
         self.segmenter = segmenter
         self.smoother = MaskSmoother(smoothing)
+        self.coefficient_smoother = CoefficientSmoother(smoothing)
         self.refine = refine
         self.last_mask: Optional[np.ndarray] = None  # the smoothed mask of the last frame, on the mask's grid
         #: Where the model looks next; None for a family whose capture holds no extra detail.
@@ -81,6 +82,7 @@ class MaskPipeline:
     def reset(self) -> None:
         """Start a new stream: forget temporal history and the crop (use between unrelated images)."""
         self.smoother.reset()
+        self.coefficient_smoother.reset()
         if self.regions is not None:
             self.regions.reset()
         self._whole_view = None
@@ -100,8 +102,14 @@ class MaskPipeline:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(refinement coefficients (h, w, 4) on the fit's grid, half the mask's; smoothed mask on the mask's grid)."""
         view = self._segment(capture, frame_size)
+        coefficients = self._coefficients(view)
         assert self.last_mask is not None
-        return band_coefficients(view, self.last_mask, self.refine), self.last_mask
+        return coefficients, self.last_mask
+
+    def set_smoothing(self, strength: float) -> None:
+        """The temporal smoothing's strength (0..1) for the mask and the coefficients alike, history kept."""
+        strength = min(max(strength, 0.0), 1.0)
+        self.smoother.strength = self.coefficient_smoother.strength = strength
 
     @property
     def crop_share(self) -> float:
@@ -139,10 +147,16 @@ class MaskPipeline:
     def alpha_and_exclusion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(person alpha, the wider alpha kept out of the background blur), both uint8 full size."""
         view = self._segment(frame, None)
+        coefficients = self._coefficients(view)
         assert self.last_mask is not None
-        alphas = refine_with_weights(frame, view, self.last_mask, self.refine)
+        alphas = alphas_from_coefficients(frame, coefficients, self.last_mask)
         self.look_around()
         return alphas
+
+    def _coefficients(self, view: np.ndarray) -> np.ndarray:
+        """The refinement's coefficients for the last mask, fitted to ``view`` and smoothed over time."""
+        assert self.last_mask is not None
+        return self.coefficient_smoother(band_coefficients(view, self.last_mask, self.refine), self.last_mask)
 
     def _segment(self, frame: np.ndarray, frame_size: Optional[Size]) -> np.ndarray:
         """Segment one frame (whole, or the crop around the person), smooth it; returns the model's whole view.

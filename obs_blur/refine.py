@@ -166,7 +166,13 @@ def refine_with_weights(
     just outside it that the model still gives a small chance (a mixed pixel of hair or shirt) must
     stay out of the background estimate all the same (docs/PERFORMANCE.md, "Halo").
     """
-    coefficients = band_coefficients(small_frame, mask, settings)
+    return alphas_from_coefficients(frame, band_coefficients(small_frame, mask, settings), mask)
+
+
+def alphas_from_coefficients(
+    frame: np.ndarray, coefficients: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``refine_with_weights`` from coefficients already fitted (and smoothed over time) for ``mask``."""
     alpha = apply_coefficients(coefficients, frame)
     return alpha, np.maximum(alpha, banded_upsample(frame.shape, mask, WEIGHT_BAND))
 

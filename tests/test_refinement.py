@@ -10,8 +10,8 @@ from obs_blur.blur_plan import blur_sigma
 from obs_blur.compositor import CompositeSettings, background_blur, composite
 from obs_blur.edge_band import visible_band
 from obs_blur.errors import ObsBlurError
-from obs_blur.refine import DEFAULT_REFINE, bilinear_alpha, refine_mask
-from obs_blur.temporal import MaskSmoother
+from obs_blur.refine import DEFAULT_REFINE, apply_coefficients, band_coefficients, bilinear_alpha, refine_mask
+from obs_blur.temporal import CoefficientSmoother, MaskSmoother
 
 
 def test_smoothing_cuts_small_noise() -> None:
@@ -50,6 +50,57 @@ def test_smoothing_off_and_reset() -> None:
     smoother(np.zeros((4, 4), np.float32))
     smoother.reset()
     assert smoother(np.full((4, 4), 0.1, np.float32)).max() == pytest.approx(0.1)
+
+
+def _textured_edge_scene() -> np.ndarray:
+    """A still textured 'person' left of x=64 on a grey wall (capture size)."""
+    rng = np.random.default_rng(3)
+    scene = np.full((72, 128, 3), 110, np.float32)
+    scene[:, :64] = rng.uniform(60, 200, (72, 64, 3))
+    return cv2.GaussianBlur(scene, (0, 0), 1.5).astype(np.uint8)
+
+
+def test_coefficient_smoothing_steadies_the_outline_of_a_still_person() -> None:
+    """The model's outline jitters by a pixel on a still person: with the coefficients smoothed as well
+    as the mask, the drawn outline moves far less than with the mask's smoothing alone."""
+    rng = np.random.default_rng(5)
+    frame, columns = _textured_edge_scene(), np.arange(128, dtype=np.float32)
+    mask_smoother, coefficient_smoother = MaskSmoother(), CoefficientSmoother()
+    mask_only, both = [], []
+    for _ in range(40):
+        edge = 64 + rng.normal(0, 1.0)
+        mask = mask_smoother(np.tile(1 / (1 + np.exp((columns - edge) / 1.5)), (72, 1)).astype(np.float32))
+        coefficients = band_coefficients(frame, mask)
+        mask_only.append(apply_coefficients(coefficients, frame).astype(np.float32))
+        both.append(apply_coefficients(coefficient_smoother(coefficients, mask), frame).astype(np.float32))
+    flicker = [np.mean([np.abs(a - b).mean() for a, b in zip(run[11:], run[10:-1])]) for run in (mask_only, both)]
+    assert flicker[1] < 0.5 * flicker[0], flicker
+
+
+@pytest.mark.parametrize("strength", [0.8, 1.0])
+def test_both_smoothings_pass_a_person_stepping_in_at_once(strength: float) -> None:
+    """The mask and the coefficients together: a person who appears is drawn whole in that very frame."""
+    empty = np.full((72, 128, 3), 40, np.uint8)
+    person = empty.copy()
+    person[:, :64] = 200
+    masks = (np.zeros((72, 128), np.float32), cv2.GaussianBlur((person[..., 0] > 100).astype(np.float32), (0, 0), 2))
+    mask_smoother, coefficient_smoother = MaskSmoother(strength), CoefficientSmoother(strength)
+    for frame, raw in zip((empty, person), masks):
+        mask = mask_smoother(raw)
+        alpha = apply_coefficients(coefficient_smoother(band_coefficients(frame, mask), mask), frame)
+    assert alpha[:, :56].min() > 240 and alpha[:, 72:].max() < 15
+
+
+def test_coefficient_smoothing_off_and_reset() -> None:
+    mask = np.zeros((8, 8), np.float32)
+    first, second = np.zeros((4, 4, 4), np.float32), np.full((4, 4, 4), 0.5, np.float32)
+    smoother = CoefficientSmoother(strength=0.0)
+    smoother(first, mask)
+    assert np.array_equal(smoother(second, mask), second)
+    smoother = CoefficientSmoother(strength=1.0)
+    smoother(first, mask)
+    smoother.reset()
+    assert np.array_equal(smoother(second, mask), second)
 
 
 def _edge_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from obs_blur.model_choice import AUTO
 from obs_blur.pipeline import MaskPipeline, ModelPipelines
-from obs_blur.refine import bilinear_alpha, refine_mask
-from obs_blur.temporal import MaskSmoother
+from obs_blur.refine import apply_coefficients, band_coefficients, bilinear_alpha, refine_mask
+from obs_blur.temporal import CoefficientSmoother, MaskSmoother
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "dev"
 
@@ -103,13 +103,14 @@ def clip_table(data: Path, models: list[str]) -> list[str]:
     ]
     for model in models:
         pipeline = MaskPipeline.load(model)
-        variants: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-            "none (raw, bilinear)": lambda m: m,
-            "none (guided)": lambda m: m,
-            "EMA 0.85, the leading peer's default (guided)": _ema(0.85),
-            "adaptive, ours (guided)": MaskSmoother(),
+        variants: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Optional[CoefficientSmoother]]] = {
+            "none (raw, bilinear)": (_unchanged, None),
+            "none (guided)": (_unchanged, None),
+            "EMA 0.85, the leading peer's default (guided)": (_ema(0.85), None),
+            "adaptive, the mask only (guided)": (MaskSmoother(), None),
+            "adaptive, the mask and the coefficients: ours (guided)": (MaskSmoother(), CoefficientSmoother()),
         }
-        for name, smooth in variants.items():
+        for name, (smooth, smooth_coefficients) in variants.items():
             probabilities = []
             for frame_path in frames:
                 frame = cv2.imread(str(frame_path))
@@ -118,10 +119,17 @@ def clip_table(data: Path, models: list[str]) -> list[str]:
                 if name.endswith("bilinear)"):
                     alpha = bilinear_alpha(frame.shape, smoothed)
                 else:
-                    alpha = refine_mask(frame, small, smoothed)
+                    coefficients = band_coefficients(small, smoothed)
+                    if smooth_coefficients is not None:
+                        coefficients = smooth_coefficients(coefficients, smoothed)
+                    alpha = apply_coefficients(coefficients, frame)
                 probabilities.append(alpha.astype(np.float32) / 255)
             rows.append(_clip_row(model, name, probabilities, truths))
     return rows
+
+
+def _unchanged(mask: np.ndarray) -> np.ndarray:
+    return mask
 
 
 def _clip_row(model: str, name: str, probabilities: list[np.ndarray], truths: list[np.ndarray]) -> str:

@@ -196,7 +196,7 @@ class MaskWorker:
         from obs_blur.refine import DEFAULT_REFINE
 
         strength = DEFAULT_SMOOTHING if smoothing is None else smoothing
-        self.pipeline.smoother.strength = min(max(strength, 0.0), 1.0)
+        self.pipeline.set_smoothing(strength)
         softness = DEFAULT_REFINE.softness if softness is None else softness
         self.pipeline.refine = replace(self.pipeline.refine, softness=softness)
 
