@@ -34,9 +34,10 @@ import numpy as np
 
 from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
+from obs_blur.full_size_planes import FullSizePlanes
 from obs_blur.media_io import read_image
 from obs_blur.pipeline import MaskPipeline
-from obs_blur.refine import band_coefficients, refine_mask
+from obs_blur.refine import alphas_from_coefficients, band_coefficients, refine_mask
 from obs_blur.segmentation.base import ModelSource
 from obs_blur.segmentation.families import family_of, model_path
 from obs_blur.segmentation.manifest import load_manifest
@@ -116,6 +117,7 @@ def bench_case(pipeline: MaskPipeline, bare: Any, frames: list[np.ndarray], repe
     size = seg.mask_size(width, height)
     mask = seg.postprocess(raw, size)
     alpha = refine_mask(frame, small, mask, pipeline.refine)
+    planes, composite_planes = FullSizePlanes(), FullSizePlanes()  # reused frame to frame, as the command line does
     settings = CompositeSettings(mode="blur", strength=50)
     stages = {
         "preprocess": _median_ms(lambda: seg.preprocess(nxt()), repeats),
@@ -125,8 +127,13 @@ def bench_case(pipeline: MaskPipeline, bare: Any, frames: list[np.ndarray], repe
         "coefficients": _median_ms(
             lambda: pipeline.coefficient_smoother(band_coefficients(small, mask, pipeline.refine), mask), repeats
         ),
-        "refinement": _median_ms(lambda: refine_mask(nxt(), small, mask, pipeline.refine), repeats),
-        "composite": _median_ms(lambda: composite(nxt(), alpha, settings), max(10, repeats // 4)),
+        "refinement": _median_ms(
+            lambda: alphas_from_coefficients(nxt(), band_coefficients(small, mask, pipeline.refine), mask, planes),
+            repeats,
+        ),
+        "composite": _median_ms(
+            lambda: composite(nxt(), alpha, settings, None, composite_planes), max(10, repeats // 4)
+        ),
     }
     input_name, output_name = seg.spec.input_name, seg.spec.output_name
     mask_path, bare_inference = _interleaved_medians_ms(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional
 
 from obs_blur.compositor import CompositeSettings, composite
 from obs_blur.errors import ObsBlurError
+from obs_blur.full_size_planes import FullSizePlanes
 from obs_blur.media_io import kind_of, read_image, write_image
 from obs_blur.model_choice import AUTO, AUTO_HELP, auto_offered
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
@@ -191,12 +192,13 @@ def _blur_video(args: argparse.Namespace, settings: CompositeSettings) -> int:
 def _process_frames(
     reader: VideoReader, writer: VideoWriter, pipelines: ModelPipelines, settings: CompositeSettings
 ) -> None:
+    planes = FullSizePlanes()  # the composite's scratch, reused from frame to frame
     with Progress(reader.frame_count, "frames") as bar:
         for index, frame in enumerate(reader.frames(on_audio=writer.copy_audio)):
             pipeline = pipelines.for_video_frame(frame.image)
             alpha, exclude = pipeline.alpha_and_exclusion(frame.image)
             pipelines.observe(pipeline, index / float(reader.rate))  # the time the filter would see it
-            writer.write(frame, composite(frame.image, alpha, settings, exclude))
+            writer.write(frame, composite(frame.image, alpha, settings, exclude, planes))
             bar.advance()
 
 

@@ -34,6 +34,7 @@ from obs_blur.blur_plan import (
     lens_rim_offsets,
 )
 from obs_blur.errors import ObsBlurError
+from obs_blur.full_size_planes import FullSizePlanes
 from obs_blur.modes import DEFAULT_MODE, MODE_NAMES, Composite, Setting, mode_named
 
 #: Below this total background weight, a low-res cell is inside the person: use its plain colour.
@@ -59,25 +60,34 @@ class CompositeSettings:
 
 
 def background_blur(
-    frame: np.ndarray, alpha: np.ndarray, strength: float, lens: bool = False, lens_depth: bool = False
+    frame: np.ndarray,
+    alpha: np.ndarray,
+    strength: float,
+    lens: bool = False,
+    lens_depth: bool = False,
+    planes: Optional[FullSizePlanes] = None,
 ) -> np.ndarray:
     """Blurred background estimated from background pixels only (BGR uint8, full size).
 
     Premultiplying by the background weight happens at full resolution in 8 bits (cheap, and a
     person pixel has weight 0 exactly); everything after the area downscale is float at low
     resolution. ``lens``: a disc with blooming highlights (``lens_kernel``) instead of the Gaussian;
-    ``lens_depth``: that disc smaller next to the person (``_lens_with_depth``).
+    ``lens_depth``: that disc smaller next to the person (``_lens_with_depth``). ``planes``: scratch
+    to reuse from frame to frame; the result then lives in them until their next use.
     """
+    planes = planes or FullSizePlanes()
     height, width = frame.shape[:2]
-    bgr = _contiguous_bgr(frame)
+    bgr = _contiguous_bgr(frame, planes)
     sigma = blur_sigma(height, strength)
     if sigma <= 0:
         return bgr
     work, small_sigma = blur_work_plan((width, height), strength)
-    weight = cv2.subtract(255, alpha)
+    weight = cv2.subtract(255, alpha, dst=planes.get("weight", (height, width), np.uint8))
     if frame.shape[2] == 4:  # transparent pixels (a picture's transparent border) must not darken the blur
-        weight = cv2.multiply(weight, np.ascontiguousarray(frame[..., 3]), scale=1 / 255)
-    premultiplied = cv2.multiply(bgr, cv2.merge([weight, weight, weight]), scale=1 / 255)
+        frame_alpha = cv2.extractChannel(frame, 3, dst=planes.get("frame alpha", (height, width), np.uint8))
+        cv2.multiply(weight, frame_alpha, dst=weight, scale=1 / 255)
+    weights = cv2.merge([weight, weight, weight], dst=planes.get("weights", (height, width, 3), np.uint8))
+    premultiplied = cv2.multiply(bgr, weights, dst=weights, scale=1 / 255)
     small = cv2.resize(premultiplied, work, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_weight = cv2.resize(weight, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
     if lens and lens_depth:
@@ -95,7 +105,8 @@ def background_blur(
     plain = cv2.GaussianBlur(plain, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
     estimate = np.where(total > MIN_BACKGROUND_WEIGHT, blurred / np.maximum(total, 1e-6), plain)
     small_u8 = np.clip(estimate + 0.5, 0, 255).astype(np.uint8)
-    return cv2.resize(small_u8, (width, height), interpolation=cv2.INTER_LINEAR)
+    full = planes.get("background", (height, width, 3), np.uint8)
+    return cv2.resize(small_u8, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
 
 
 def lens_kernel(radius: float) -> np.ndarray:
@@ -165,27 +176,39 @@ def _cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width, :3])
 
 
-def _contiguous_bgr(frame: np.ndarray) -> np.ndarray:
+def _contiguous_bgr(frame: np.ndarray, planes: FullSizePlanes) -> np.ndarray:
     """BGR pixels in a contiguous array: OpenCV is 5x slower on strided channel views."""
-    return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR) if frame.shape[2] == 4 else frame
-
-
-def _blend(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``alpha * frame + (1 - alpha) * background`` in 8 bits; keeps the frame's own alpha channel."""
-    person = cv2.merge([alpha, alpha, alpha])
-    rest = cv2.subtract(255, person)
-    mixed = cv2.add(
-        cv2.multiply(_contiguous_bgr(frame), person, scale=1 / 255),
-        cv2.multiply(background, rest, scale=1 / 255),
-    )
     if frame.shape[2] == 3:
-        return mixed
+        return frame
+    return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR, dst=planes.get("bgr", (*frame.shape[:2], 3), np.uint8))
+
+
+def _blend(
+    frame: np.ndarray, background: np.ndarray, alpha: np.ndarray, planes: Optional[FullSizePlanes] = None
+) -> np.ndarray:
+    """``alpha * frame + (1 - alpha) * background`` in 8 bits; keeps the frame's own alpha channel.
+
+    The result is a new array (a video writer may keep it); ``planes`` holds the steps between.
+    """
+    planes = planes or FullSizePlanes()
+    size = (*frame.shape[:2], 3)
+    person = cv2.merge([alpha, alpha, alpha], dst=planes.get("person", size, np.uint8))
+    rest = cv2.subtract(255, person, dst=planes.get("rest", size, np.uint8))
+    kept = cv2.multiply(_contiguous_bgr(frame, planes), person, dst=person, scale=1 / 255)
+    behind = cv2.multiply(background, rest, dst=rest, scale=1 / 255)
+    if frame.shape[2] == 3:
+        return cv2.add(kept, behind)
+    mixed = cv2.add(kept, behind, dst=kept)
     blue, green, red = cv2.split(mixed)
     return cv2.merge([blue, green, red, cv2.extractChannel(frame, 3)])
 
 
 def composite(
-    frame: np.ndarray, alpha: np.ndarray, settings: CompositeSettings, exclude: Optional[np.ndarray] = None
+    frame: np.ndarray,
+    alpha: np.ndarray,
+    settings: CompositeSettings,
+    exclude: Optional[np.ndarray] = None,
+    planes: Optional[FullSizePlanes] = None,
 ) -> np.ndarray:
     """Frame (BGR/BGRA uint8) + person alpha (uint8, 255 = person) → output image.
 
@@ -193,9 +216,11 @@ def composite(
     ignore pixels the model is only slightly unsure about (``edge_band.WEIGHT_BAND``), which is what
     keeps a slightly tight mask from leaking the person's colours into the blur.
     Output is BGRA for ``transparent`` (alpha = person coverage times the frame's own alpha) and has
-    the frame's channel count otherwise.
+    the frame's channel count otherwise; always a new array. ``planes``: scratch reused from frame
+    to frame of a video (``FullSizePlanes``).
     """
     settings = settings.validated()
+    planes = planes or FullSizePlanes()
     height, width = frame.shape[:2]
     if alpha.shape != (height, width):
         raise ObsBlurError(f"alpha of shape {alpha.shape} does not match frame {width}x{height}")
@@ -211,7 +236,7 @@ def composite(
     if kind in (Composite.OVER_BLURRED_BACKGROUND, Composite.OVER_LENS_BLURRED_BACKGROUND):
         lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
         background = background_blur(
-            frame, alpha if exclude is None else exclude, settings.strength, lens, settings.lens_depth
+            frame, alpha if exclude is None else exclude, settings.strength, lens, settings.lens_depth, planes
         )
     elif kind is Composite.OVER_COLOUR:
         background = np.empty((height, width, 3), np.uint8)
@@ -219,4 +244,4 @@ def composite(
     else:
         assert settings.image is not None
         background = _cover(settings.image, width, height)
-    return _blend(frame, background, alpha)
+    return _blend(frame, background, alpha, planes)

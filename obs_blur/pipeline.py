@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from obs_blur.full_size_planes import FullSizePlanes
 from obs_blur.model_choice import (
     AUTO,
     ModelChooser,
@@ -56,6 +57,7 @@ class MaskPipeline:
         #: Where the model looks next; None for a family whose capture holds no extra detail.
         self.regions = RegionTracker(_model_aspect(segmenter)) if region_of_interest and segmenter.detail > 1 else None
         self._whole_view: Optional[tuple[np.ndarray, float]] = None  # the last frame for ``look_around``
+        self._full_size = FullSizePlanes()  # the command line's refinement scratch, reused frame to frame
 
     @classmethod
     def load(
@@ -149,7 +151,7 @@ class MaskPipeline:
         view = self._segment(frame, None)
         coefficients = self._coefficients(view)
         assert self.last_mask is not None
-        alphas = alphas_from_coefficients(frame, coefficients, self.last_mask)
+        alphas = alphas_from_coefficients(frame, coefficients, self.last_mask, self._full_size)
         self.look_around()
         return alphas
 

@@ -19,11 +19,13 @@ threshold shimmers, a wide ramp makes a semi-transparent outline; the band is fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import cv2
 import numpy as np
 
 from obs_blur.edge_band import WEIGHT_BAND, visible_band
+from obs_blur.full_size_planes import FullSizePlanes
 
 
 @dataclass(frozen=True)
@@ -125,23 +127,32 @@ _LEVELS = np.linspace(0.0, 1.0, 256)
 _SMOOTHSTEP_LUT = np.round(255 * _LEVELS * _LEVELS * (3 - 2 * _LEVELS)).astype(np.uint8)
 
 
-def apply_coefficients(coefficients: np.ndarray, frame: np.ndarray) -> np.ndarray:
+def apply_coefficients(
+    coefficients: np.ndarray, frame: np.ndarray, planes: Optional[FullSizePlanes] = None
+) -> np.ndarray:
     """Full-resolution alpha (uint8, 255 = person) from the coefficients and the frame (BGR or BGRA).
 
     Plane by plane, where OpenCV is fastest (a three-channel float resize by 10x is several times
     slower than three single ones): upsample ``a`` for each colour and ``b``, multiply and add with
     the frame's planes, add ``b`` with a saturating cast to 8 bits, and the smoothstep lookup.
+    ``planes``: scratch planes to reuse from frame to frame (``FullSizePlanes``).
     """
-    height, width = frame.shape[:2]
+    planes = planes or FullSizePlanes()
+    size = frame.shape[:2]
     up = [
-        cv2.resize(np.ascontiguousarray(coefficients[..., k]), (width, height), interpolation=cv2.INTER_LINEAR)
+        cv2.resize(
+            np.ascontiguousarray(coefficients[..., k]), size[::-1], dst=planes.get(f"up{k}", size),
+            interpolation=cv2.INTER_LINEAR,
+        )
         for k in range(4)
     ]
-    blue, green, red = cv2.split(frame)[:3]
-    t = cv2.multiply(up[0], red, dtype=cv2.CV_32F)
-    t += cv2.multiply(up[1], green, dtype=cv2.CV_32F)
-    t += cv2.multiply(up[2], blue, dtype=cv2.CV_32F)
-    position = cv2.add(t, up[3] * np.float32(255.0), dtype=cv2.CV_8U)
+    t, product = planes.get("t", size), planes.get("product", size)
+    for k, channel in enumerate((2, 1, 0)):  # a_red reads the frame's red, which OpenCV keeps third
+        colour = cv2.extractChannel(frame, channel, dst=planes.get("colour", size, np.uint8))
+        cv2.multiply(up[k], colour, dst=product if k else t, dtype=cv2.CV_32F)
+        if k:
+            cv2.add(t, product, dst=t)
+    position = cv2.addWeighted(t, 1.0, up[3], 255.0, 0.0, dst=planes.get("position", size, np.uint8), dtype=cv2.CV_8U)
     return cv2.LUT(position, _SMOOTHSTEP_LUT)
 
 
@@ -170,19 +181,25 @@ def refine_with_weights(
 
 
 def alphas_from_coefficients(
-    frame: np.ndarray, coefficients: np.ndarray, mask: np.ndarray
+    frame: np.ndarray, coefficients: np.ndarray, mask: np.ndarray, planes: Optional[FullSizePlanes] = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``refine_with_weights`` from coefficients already fitted (and smoothed over time) for ``mask``."""
-    alpha = apply_coefficients(coefficients, frame)
-    return alpha, np.maximum(alpha, banded_upsample(frame.shape, mask, WEIGHT_BAND))
+    alpha = apply_coefficients(coefficients, frame, planes)
+    exclusion = banded_upsample(frame.shape, mask, WEIGHT_BAND, planes)
+    return alpha, cv2.max(alpha, exclusion, dst=exclusion)
 
 
-def banded_upsample(frame_shape: tuple[int, ...], mask: np.ndarray, band: tuple[float, float]) -> np.ndarray:
+def banded_upsample(
+    frame_shape: tuple[int, ...], mask: np.ndarray, band: tuple[float, float], planes: Optional[FullSizePlanes] = None
+) -> np.ndarray:
     """The mask upsampled bilinearly to the frame, through ``smoothstep(band)``: uint8, 255 = person."""
-    up = cv2.resize(mask, (frame_shape[1], frame_shape[0]), interpolation=cv2.INTER_LINEAR)
+    planes = planes or FullSizePlanes()
+    size = (frame_shape[0], frame_shape[1])
+    up = cv2.resize(mask, size[::-1], dst=planes.get("mask", size), interpolation=cv2.INTER_LINEAR)
     low, high = band
     scale = 255.0 / (high - low)
-    position = cv2.addWeighted(up, scale, up, 0.0, -low * scale, dtype=cv2.CV_8U)  # saturates at 0 and 255
+    position = planes.get("position", size, np.uint8)
+    cv2.addWeighted(up, scale, up, 0.0, -low * scale, dst=position, dtype=cv2.CV_8U)  # saturates at 0 and 255
     return cv2.LUT(position, _SMOOTHSTEP_LUT)
 
 

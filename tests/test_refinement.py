@@ -10,6 +10,7 @@ from obs_blur.blur_plan import blur_sigma
 from obs_blur.compositor import CompositeSettings, background_blur, composite
 from obs_blur.edge_band import visible_band
 from obs_blur.errors import ObsBlurError
+from obs_blur.full_size_planes import FullSizePlanes
 from obs_blur.refine import DEFAULT_REFINE, apply_coefficients, band_coefficients, bilinear_alpha, refine_mask
 from obs_blur.temporal import CoefficientSmoother, MaskSmoother
 
@@ -253,3 +254,22 @@ def test_transparent_border_does_not_darken_the_blur(astronaut: np.ndarray) -> N
     blurred = background_blur(framed, no_person, 100).astype(np.float32)
     reference = background_blur(opaque, no_person, 100).astype(np.float32)
     assert np.abs(blurred[rim].mean() - reference[rim].mean()) <= 3.0  # 47 when they counted as black
+
+
+def test_scratch_planes_reused_between_frames_change_nothing() -> None:
+    """The command line reuses its full-size scratch from frame to frame: every output equals a fresh
+    computation, and an output handed out earlier is not overwritten by the next frame's work."""
+    frame, small, blurry = _edge_scene()
+    frames = [frame, cv2.cvtColor(np.ascontiguousarray(frame[:, ::-1]), cv2.COLOR_BGR2BGRA)]
+    coefficients = band_coefficients(small, blurry)
+    planes = FullSizePlanes()
+    kept = []
+    for picture in frames * 2:
+        alpha = apply_coefficients(coefficients, picture, planes)
+        assert np.array_equal(alpha, apply_coefficients(coefficients, picture))
+        for settings in (CompositeSettings(strength=60), CompositeSettings(mode="lens", strength=60),
+                         CompositeSettings(strength=0)):
+            out = composite(picture, alpha, settings, None, planes)
+            assert np.array_equal(out, composite(picture, alpha, settings))
+            kept.append((out, out.copy()))
+    assert all(np.array_equal(out, copy) for out, copy in kept)
