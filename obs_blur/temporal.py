@@ -19,6 +19,19 @@ import cv2
 import numpy as np
 
 
+def _blend_weight(change: np.ndarray, strength: float, motion_threshold: float) -> np.ndarray:
+    """``change`` (the size of each point's change, float32) turned in place into its blend weight.
+
+    ``min_weight + (1 - min_weight) * min(1, change / motion_threshold)``, with ``min_weight`` the
+    share a still point moves per frame, ``1 - strength`` (at least 0.05, so the state never freezes).
+    """
+    min_weight = max(0.05, 1.0 - strength)
+    np.multiply(change, (1.0 - min_weight) / motion_threshold, out=change)
+    np.minimum(change, 1.0 - min_weight, out=change)
+    change += min_weight
+    return change
+
+
 class MaskSmoother:
     """Per-pixel adaptive EMA over successive capture-size masks.
 
@@ -52,13 +65,9 @@ class MaskSmoother:
             return self._state.copy()
         weight, delta = self._weight, self._delta
         assert weight is not None and delta is not None
-        min_weight = max(0.05, 1.0 - self.strength)
         np.subtract(mask, state, out=delta)
         np.abs(delta, out=weight)
-        # weight = min_weight + (1 - min_weight) * min(1, |delta| / motion_threshold)
-        np.multiply(weight, (1.0 - min_weight) / self.motion_threshold, out=weight)
-        np.minimum(weight, 1.0 - min_weight, out=weight)
-        weight += min_weight
+        _blend_weight(weight, self.strength, self.motion_threshold)
         np.multiply(delta, weight, out=delta)
         state += delta
         return state.copy()
@@ -69,8 +78,8 @@ class CoefficientSmoother:
 
     The fit is a ratio (the mask's covariance with the colour over the colour's variance), so where
     the colour varies little a small wobble of the mask swings the coefficients, and the drawn outline
-    with them: averaging the coefficients over time steadies it. The weight
-    comes from how much the smoothed mask changed at that point of the fit's grid: where it holds,
+    with them: averaging the coefficients over time steadies it. The weight comes from how much the
+    smoothed mask changed at that point of the fit's grid: where it holds,
     the coefficients move ``1 - strength`` of the way per frame; where the person moves they follow
     in proportion (a full change, at once). On ``lucia`` (docs/QUALITY.md, "Temporal smoothing") this
     took flicker from 0.52x to 0.46x the raw mask's with the square model and the crop, and from
@@ -100,11 +109,6 @@ class CoefficientSmoother:
             self._state = coefficients.astype(np.float32, copy=True)
             return self._state.copy()
         assert previous_mask is not None
-        min_weight = max(0.05, 1.0 - self.strength)
-        weight = np.abs(mask_on_grid - previous_mask)
-        # weight = min_weight + (1 - min_weight) * min(1, |mask change| / motion_threshold)
-        np.multiply(weight, (1.0 - min_weight) / self.motion_threshold, out=weight)
-        np.minimum(weight, 1.0 - min_weight, out=weight)
-        weight += min_weight
+        weight = _blend_weight(np.abs(mask_on_grid - previous_mask), self.strength, self.motion_threshold)
         state += weight[..., None] * (coefficients - state)
         return state.copy()
