@@ -83,10 +83,10 @@ class Region:
 
 def person_box(mask: np.ndarray) -> Optional[Region]:
     """The box of the mask's person pixels, or None when there are too few to say where they are."""
-    rows = np.flatnonzero((mask >= PERSON_FROM).any(axis=1))
-    if rows.size == 0 or np.count_nonzero(mask >= PERSON_FROM) < MIN_PERSON_PIXELS:
+    person = mask >= PERSON_FROM
+    if np.count_nonzero(person) < MIN_PERSON_PIXELS:
         return None
-    columns = np.flatnonzero((mask >= PERSON_FROM).any(axis=0))
+    rows, columns = np.flatnonzero(person.any(axis=1)), np.flatnonzero(person.any(axis=0))
     height, width = mask.shape
     return Region(
         columns[0] / width, rows[0] / height, (columns[-1] + 1 - columns[0]) / width, (rows[-1] + 1 - rows[0]) / height
