@@ -79,9 +79,9 @@ class CoefficientSmoother:
     The fit is a ratio (the mask's covariance with the colour over the colour's variance), so where
     the colour varies little a small wobble of the mask swings the coefficients, and the drawn outline
     with them: averaging the coefficients over time steadies it. The weight comes from how much the
-    smoothed mask changed at that point of the fit's grid: where it holds,
-    the coefficients move ``1 - strength`` of the way per frame; where the person moves they follow
-    in proportion (a full change, at once). On ``lucia`` (docs/QUALITY.md, "Temporal smoothing") this
+    smoothed mask changed at that point of the fit's grid: where it holds, the coefficients move
+    ``1 - strength`` of the way per frame; where the person moves they follow in proportion (a full
+    change, at once). On ``lucia`` (docs/QUALITY.md, "Temporal smoothing") this
     took flicker from 0.52x to 0.46x the raw mask's with the square model and the crop, and from
     0.63x to 0.52x with the landscape model, IoU and boundary F no lower and no lag.
     """
