@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,16 +49,16 @@ from bench_obs import (
 
 from obs_blur.obs.gpu_passes import EFFECT_PATH, EFFECT_VARIABLE
 from tests.obs.conftest import pydeps_for_tests
+from tests.obs.effect_variants import composite_in_full
 from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
 
-#: Each variant: what it takes out, and the (shipped text, replacement) pairs that do it.
-VARIANTS: dict[str, list[tuple[str, str]]] = {
+#: Each variant: what it takes out, and the (shipped text, replacement) pairs that do it (or a function
+#: of the shipped text).
+VARIANTS: dict[str, Union[list[tuple[str, str]], Callable[[str], str]]] = {
     "shipped effect": [],
+    "composite in full at every pixel (no sure regions)": composite_in_full,
     "composite without the mask (no coefficient read)": [
-        (
-            "float2 ab = coeffs.Sample(linear_clamp, uv).rg;\n\tfloat t = saturate(ab.x * luma(rgb) + ab.y);",
-            "float t = 0.5;",
-        ),
+        ("return alpha_of(coeffs.Sample(linear_clamp, uv), rgb);", "return alpha_of(float4(0.1, 0.1, 0.1, 0.2), rgb);"),
     ],
     "composite without the blurred background read": [
         ("float4 b = blurred.Sample(linear_clamp, uv);", "float4 b = float4(0.5, 0.5, 0.5, 1.0);"),
@@ -72,6 +72,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
             "float4 composite_mask(VertData v_in)\n{",
             "float4 composite_mask(VertData v_in)\n{\n\treturn image.Sample(point_clamp, v_in.uv);",
         ),
+        ("return float4(background_estimate(v_in.uv, src), src.a);", "return src;"),
     ],
     "background blur passes as one read each": [
         (
@@ -81,7 +82,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         (
             "float4 PSPremultiplyDown(VertData v_in) : TARGET\n{",
             "float4 PSPremultiplyDown(VertData v_in) : TARGET\n{\n\treturn premultiplied_tap(v_in.uv, "
-            "coeffs.Sample(linear_clamp, v_in.uv).rg);",
+            "coeffs.Sample(linear_clamp, v_in.uv), 0.0);",
         ),
     ],
 }
@@ -89,8 +90,10 @@ WARMUP_S = 3.0
 READY_TIMEOUT_S = 60.0
 
 
-def variant_text(shipped: str, replacements: list[tuple[str, str]]) -> str:
+def variant_text(shipped: str, replacements: Union[list[tuple[str, str]], Callable[[str], str]]) -> str:
     """The effect with ``replacements`` applied; a shipped text that is gone stops the run (the effect changed)."""
+    if callable(replacements):
+        return replacements(shipped)
     text = shipped
     for old, new in replacements:
         if old not in text:
