@@ -34,12 +34,10 @@ def test_mode_names_are_unique_and_the_default_is_one_of_them() -> None:
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.name)
-def test_each_mode_is_drawn_by_a_technique_its_linear_twin_and_its_region_ones(mode: Mode) -> None:
+def test_each_mode_is_drawn_by_a_technique_and_its_linear_twin(mode: Mode) -> None:
     techniques = effect_techniques()
     assert mode.technique in techniques
     assert mode.technique + "Linear" in techniques
-    for region in ("Inside", "Outside", "Edge"):  # gpu_passes.REGION_TECHNIQUES
-        assert mode.technique + region in techniques
 
 
 def test_each_mode_setting_has_a_key_in_the_filter_settings() -> None:

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,14 +49,11 @@ from bench_obs import (
 
 from obs_blur.obs.gpu_passes import EFFECT_PATH, EFFECT_VARIABLE
 from tests.obs.conftest import pydeps_for_tests
-from tests.obs.effect_variants import composite_in_full
 from tests.obs.harness import FILTER_KIND, HeadlessObs, ObsSettings
 
-#: Each variant: what it takes out, and the (shipped text, replacement) pairs that do it (or a function
-#: of the shipped text).
-VARIANTS: dict[str, Union[list[tuple[str, str]], Callable[[str], str]]] = {
+#: Each variant: what it takes out, and the (shipped text, replacement) pairs that do it.
+VARIANTS: dict[str, list[tuple[str, str]]] = {
     "shipped effect": [],
-    "composite in full at every pixel (no sure regions)": composite_in_full,
     "composite without the mask (no coefficient read)": [
         ("return alpha_of(coeffs.Sample(linear_clamp, uv), rgb);", "return alpha_of(float4(0.1, 0.1, 0.1, 0.2), rgb);"),
     ],
@@ -72,7 +69,6 @@ VARIANTS: dict[str, Union[list[tuple[str, str]], Callable[[str], str]]] = {
             "float4 composite_mask(VertData v_in)\n{",
             "float4 composite_mask(VertData v_in)\n{\n\treturn image.Sample(point_clamp, v_in.uv);",
         ),
-        ("return float4(background_estimate(v_in.uv, src), src.a);", "return src;"),
     ],
     "background blur passes as one read each": [
         (
@@ -90,10 +86,8 @@ WARMUP_S = 3.0
 READY_TIMEOUT_S = 60.0
 
 
-def variant_text(shipped: str, replacements: Union[list[tuple[str, str]], Callable[[str], str]]) -> str:
+def variant_text(shipped: str, replacements: list[tuple[str, str]]) -> str:
     """The effect with ``replacements`` applied; a shipped text that is gone stops the run (the effect changed)."""
-    if callable(replacements):
-        return replacements(shipped)
     text = shipped
     for old, new in replacements:
         if old not in text:

@@ -205,7 +205,6 @@ class BackgroundBlurFilter:
             "model": (report.model if report else "") or self.settings.model,
             "model_choice": engine.model_reason if engine is not None else None,
             "mask_crop_share": engine.crop_share if engine is not None else None,
-            "composite_edge_share": _rounded(engine.edge_share if engine is not None else None),
             "status": self.status_text(),
             "frames": self.render_stats.frames,
             "passthrough_frames": self.render_stats.passthrough_frames,
@@ -322,7 +321,3 @@ class BackgroundBlurFilter:
         if not target:
             return (0, 0)
         return (libobs.obs_source_get_base_width(target), libobs.obs_source_get_base_height(target))
-
-
-def _rounded(share: Optional[float]) -> Optional[float]:
-    return None if share is None else round(share, 4)

@@ -18,10 +18,9 @@ Per video frame, on the graphics thread:
   4. upload the result's coefficients (RGBA32F).
 
 Per draw (``draw``): the composite technique of the mode (``obs_blur.modes``), one full-size pass
-straight into the caller's target, plus the background blur at 1/4 size in blur mode. An opaque
-frame's composite is drawn region by region (``alpha_regions``, worked out once per mask): only
-the band along the outline reads the mask's coefficients. Until the first mask, and on any fault,
-the frame is drawn unchanged instead, never half composited; ``draw`` says why.
+straight into the caller's target, plus the background blur at 1/4 size in blur mode. Until the
+first mask, and on any fault, the frame is drawn unchanged instead, never half composited; ``draw``
+says why.
 
 Importing this module needs numpy and OpenCV (through the core's ``segmentation``/``compositor``), so
 the filter imports it lazily and explains a missing dependency instead of failing to load.
@@ -33,7 +32,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
-from obs_blur.alpha_regions import EDGE, alpha_regions
 from obs_blur.blur_plan import blur_work_plan
 from obs_blur.edge_band import COEFFICIENT_CHANNELS, WEIGHT_BAND, band_transform
 from obs_blur.errors import ObsBlurError
@@ -46,9 +44,7 @@ from obs_blur.obs.frame_readback import StagedCapture, StagingRing
 from obs_blur.obs.gpu_passes import (
     BackgroundPicture,
     BlurEffect,
-    GpuError,
     GridTexture,
-    RegionGeometry,
     RenderTarget,
     blurred_background,
     composite,
@@ -123,9 +119,6 @@ class FrameEngine:
         self.coefficients = GridTexture(COEFFICIENT_CHANNELS)
         self.probability = GridTexture(1)
         self.picture = BackgroundPicture()
-        self.regions: Optional[RegionGeometry] = RegionGeometry() if libobs.vertex_buffers_available() else None
-        self._regions_of: Optional[tuple[object, Size]] = None  # the coefficients and size ``regions`` hold
-        self.edge_share: Optional[float] = None  # the share of the frame the last composite ran in full
         self.frame_interval_s = 1.0 / 30.0
         self.render_s = 0.0  # running mean of new_frame + draw, without the wait for a mask
         self._offered = False  # a capture was offered to the worker since the last new_frame
@@ -208,8 +201,7 @@ class FrameEngine:
             problem = self._prepare_mode(settings, size, shown)
             if problem is None:
                 technique = mode_named(settings.mode).technique.encode()
-                coefficients, regions = self.coefficients.pointer, self._regions_for(size)
-                composite(self.effect, technique, shown.texture, coefficients, size, self.transparent, regions)  # type: ignore[arg-type]
+                composite(self.effect, technique, shown.texture, self.coefficients.pointer, size, self.transparent)  # type: ignore[arg-type]
                 self._shown = shown.frame_number
                 return None
         draw_unchanged(current.texture, size)
@@ -239,9 +231,6 @@ class FrameEngine:
         self.coefficients.destroy()
         self.probability.destroy()
         self.picture.destroy()
-        if self.regions is not None:
-            self.regions.destroy()
-        self._regions_of = None
         self.effect.destroy()
 
     # -- internals -----------------------------------------------------------------------------
@@ -267,25 +256,6 @@ class FrameEngine:
             return status.no_new_mask(age_s, report.status)
         return None
 
-    def _regions_for(self, size: Size) -> Optional[RegionGeometry]:
-        """The composite's regions for the mask in use at this size; None where it runs in full (a
-        transparent frame, a libobs without vertex buffers, a buffer that could not be made)."""
-        if self.regions is None or self.transparent or self.mask is None:
-            self.edge_share = None if self.regions is None or self.mask is None else 1.0
-            return None
-        coefficients = self.mask.coefficients
-        if self._regions_of is None or self._regions_of[0] is not coefficients or self._regions_of[1] != size:
-            found = alpha_regions(coefficients, size)
-            try:
-                self.regions.upload(found, size)
-            except GpuError as error:
-                libobs.log(libobs.LOG_WARNING, f"{self.filter_name()}: {error}; the composite runs in full")
-                self.regions.destroy()
-                self.regions = None
-                return None
-            self._regions_of, self.edge_share = (coefficients, size), found.share(EDGE, size)
-        return self.regions
-
     def _prepare_mode(self, settings: FilterSettings, size: Size, shown: RenderTarget) -> Optional[str]:
         """Set the inputs the mode's composite needs; returns why it cannot be drawn, or None."""
         kind = mode_named(settings.mode).composite
@@ -296,14 +266,7 @@ class FrameEngine:
             lens = kind is Composite.OVER_LENS_BLURRED_BACKGROUND
             mask = (self.coefficients.pointer, self.probability.pointer)
             blurred = blurred_background(
-                self.effect,
-                texture,
-                mask,
-                self.work,
-                work_size,
-                sigma,
-                WEIGHT_BAND_UNIFORM,
-                lens,
+                self.effect, texture, mask, self.work, work_size, sigma, WEIGHT_BAND_UNIFORM, lens,
                 lens and settings.lens_depth,
             )
             self.effect.set_texture("blurred", blurred)

@@ -27,11 +27,10 @@ import ctypes
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import numpy as np
 
-from obs_blur.alpha_regions import AlphaRegions, triangle_vertices
 from obs_blur.blur_plan import (
     LENS_BLOOM,
     LENS_DEPTH_NEAR,
@@ -192,88 +191,6 @@ class GridTexture:
         self.pointer, self.size = 0, (0, 0)
 
 
-#: The composite's kinds of region in drawing order, with the suffix of their techniques in the effect.
-REGION_TECHNIQUES = (b"Inside", b"Outside", b"Edge")
-_POINT_BYTES, _UV_BYTES = 16, 8  # a struct vec3; two floats
-_SMALLEST_RECT_CAPACITY = 1024
-
-
-class RegionGeometry:
-    """The composite's rectangles (``alpha_regions``) in one dynamic vertex buffer, two triangles each.
-
-    Sure-inside rectangles first, then sure-outside, then the edge band; each kind is drawn with its
-    own technique (``REGION_TECHNIQUES``), so only the edge band reads the coefficients. Each vertex
-    has its position in the frame's pixels and the uv a full-frame quad has there. The buffer grows
-    (it is made anew) when a mask needs more rectangles than it holds, and is uploaded whole: every
-    graphics backend copies a dynamic buffer's full size.
-    """
-
-    def __init__(self) -> None:
-        self.pointer = 0
-        self.capacity = 0  # rectangles
-        self.ranges: tuple[tuple[int, int], ...] = ()  # (first vertex, vertex count) per kind
-
-    def upload(self, regions: AlphaRegions, frame_size: tuple[int, int]) -> None:
-        """Replace the rectangles with ``regions``'; raises GpuError when no buffer can hold them."""
-        kinds = (regions.inside, regions.outside, regions.edge)
-        if regions.count > self.capacity:
-            self._create(max(_SMALLEST_RECT_CAPACITY, 1 << (regions.count - 1).bit_length()))
-        points, uvs = triangle_vertices(np.concatenate(kinds), frame_size)
-        data = libobs.GsVbData.from_address(libobs.gs_vertexbuffer_get_data(self.pointer))
-        uv_array = libobs.GsTvertArray.from_address(data.tvarray)
-        ctypes.memmove(data.points, points.ctypes.data, points.nbytes)
-        ctypes.memmove(uv_array.array, uvs.ctypes.data, uvs.nbytes)
-        libobs.gs_vertexbuffer_flush(self.pointer)
-        first, ranges = 0, []
-        for rects in kinds:
-            ranges.append((first, 6 * len(rects)))
-            first += 6 * len(rects)
-        self.ranges = tuple(ranges)
-
-    def draw(self, effect: BlurEffect, technique: bytes) -> None:
-        """Each kind's rectangles through ``technique`` + its suffix, into the caller's target."""
-        libobs.gs_load_vertexbuffer(self.pointer)
-        libobs.gs_load_indexbuffer(None)
-        try:
-            for suffix, (first, count) in zip(REGION_TECHNIQUES, self.ranges):
-                if count:
-                    effect.restore_parameters()
-                    while libobs.gs_effect_loop(effect.pointer, technique + suffix):
-                        libobs.gs_draw(libobs.GS_TRIS, first, count)
-        finally:
-            libobs.gs_load_vertexbuffer(None)
-            effect.drawn()
-
-    def _create(self, capacity: int) -> None:
-        """A dynamic buffer for ``capacity`` rectangles, its arrays allocated by libobs, which frees them."""
-        self.destroy()
-        vertices = capacity * 6
-        data_pointer = _zeroed_bmalloc(ctypes.sizeof(libobs.GsVbData))
-        data = libobs.GsVbData.from_address(data_pointer)
-        data.num, data.num_tex = vertices, 1
-        data.points = _zeroed_bmalloc(vertices * _POINT_BYTES)
-        data.tvarray = _zeroed_bmalloc(ctypes.sizeof(libobs.GsTvertArray))
-        uv_array = libobs.GsTvertArray.from_address(data.tvarray)
-        uv_array.width, uv_array.array = 2, _zeroed_bmalloc(vertices * _UV_BYTES)
-        # The buffer owns ``data`` from here on: gs_vertexbuffer_destroy frees it (a failed create too).
-        self.pointer = libobs.gs_vertexbuffer_create(data_pointer, libobs.GS_DYNAMIC)
-        if not self.pointer:
-            raise GpuError(f"cannot create a vertex buffer for {capacity} rectangles")
-        self.capacity = capacity
-
-    def destroy(self) -> None:
-        if self.pointer:
-            libobs.gs_vertexbuffer_destroy(self.pointer)
-        self.pointer, self.capacity, self.ranges = 0, 0, ()
-
-
-def _zeroed_bmalloc(size: int) -> int:
-    """``size`` zeroed bytes from libobs's allocator (bmalloc aborts OBS rather than return NULL)."""
-    pointer = libobs.bmalloc(size)
-    ctypes.memset(pointer, 0, size)
-    return pointer
-
-
 class BackgroundPicture:
     """The picture behind the person in ``image`` mode, loaded by libobs's own image loader."""
 
@@ -314,12 +231,7 @@ class BackgroundPicture:
 
 
 class BlurEffect:
-    """``background_blur.effect`` and its parameters.
-
-    libobs empties every parameter of an effect when one of its techniques ends, so a draw through
-    several techniques (``RegionGeometry``) sets them again before each: the effect keeps what was set
-    since its last draw (``restore_parameters``).
-    """
+    """``background_blur.effect`` and its parameters."""
 
     def __init__(self, path: Optional[Path] = None) -> None:
         path = path or effect_path()
@@ -333,57 +245,30 @@ class BlurEffect:
         self.params = {name: libobs.gs_effect_get_param_by_name(self.pointer, name.encode()) for name in _EFFECT_PARAMS}
         self._vec2 = libobs.Vec2()
         self._vec4 = libobs.Vec4()
-        self._set_since_draw: dict[str, tuple[Callable[..., None], tuple[Any, ...]]] = {}
 
     def set_texture(self, name: str, texture: Optional[int]) -> None:
-        self._set(name, self._set_texture, texture)
+        libobs.gs_effect_set_texture(self.params[name], texture)
 
     def set_float(self, name: str, value: float) -> None:
-        self._set(name, self._set_float, value)
+        libobs.gs_effect_set_float(self.params[name], value)
 
     def set_vec2(self, name: str, x: float, y: float) -> None:
-        self._set(name, self._set_vec2, x, y)
+        self._vec2.set(x, y)
+        libobs.gs_effect_set_vec2(self.params[name], self._vec2.pointer)
 
     def set_vec4(self, name: str, x: float, y: float, z: float, w: float) -> None:
-        self._set(name, self._set_vec4, x, y, z, w)
+        self._vec4.set(x, y, z, w)
+        libobs.gs_effect_set_vec4(self.params[name], self._vec4.pointer)
 
     def draw(self, technique: bytes, width: int, height: int) -> None:
         """One quad of ``width`` x ``height`` at the origin through ``technique``."""
         while libobs.gs_effect_loop(self.pointer, technique):
             libobs.gs_draw_sprite(None, 0, width, height)
-        self.drawn()
-
-    def restore_parameters(self) -> None:
-        """Set again every parameter set since the last draw (libobs emptied them when a technique ended)."""
-        for name, (setter, values) in self._set_since_draw.items():
-            setter(name, *values)
-
-    def drawn(self) -> None:
-        """A draw is done: the parameters set for it are not carried over to the next one."""
-        self._set_since_draw.clear()
 
     def destroy(self) -> None:
         if self.pointer:
             libobs.gs_effect_destroy(self.pointer)
             self.pointer = 0
-
-    def _set(self, name: str, setter: Callable[..., None], *values: Any) -> None:
-        self._set_since_draw[name] = (setter, values)
-        setter(name, *values)
-
-    def _set_texture(self, name: str, texture: Optional[int]) -> None:
-        libobs.gs_effect_set_texture(self.params[name], texture)
-
-    def _set_float(self, name: str, value: float) -> None:
-        libobs.gs_effect_set_float(self.params[name], value)
-
-    def _set_vec2(self, name: str, x: float, y: float) -> None:
-        self._vec2.set(x, y)
-        libobs.gs_effect_set_vec2(self.params[name], self._vec2.pointer)
-
-    def _set_vec4(self, name: str, x: float, y: float, z: float, w: float) -> None:
-        self._vec4.set(x, y, z, w)
-        libobs.gs_effect_set_vec4(self.params[name], self._vec4.pointer)
 
 
 def render_filter_target(filter_source: int, target: RenderTarget, size: tuple[int, int], transparent: bool) -> None:
@@ -538,18 +423,11 @@ def _lens_blur(
 
 
 def composite(
-    effect: BlurEffect,
-    technique: bytes,
-    source: int,
-    coefficients: int,
-    size: tuple[int, int],
-    transparent: bool,
-    regions: Optional[RegionGeometry] = None,
+    effect: BlurEffect, technique: bytes, source: int, coefficients: int, size: tuple[int, int], transparent: bool
 ) -> None:
     """The final full-resolution pass into the caller's target (see ``obs_output``) through the mode's
-    ``technique``: region by region when ``regions`` are given (see ``RegionGeometry``), or as one
-    quad; through its "Linear" twin, as one quad, when ``transparent``: the frame has alpha below 1,
-    where half-transparent pixels only blend right in linear light.
+    ``technique``, or its "Linear" twin when ``transparent``: the frame has alpha below 1, where
+    half-transparent pixels only blend right in linear light.
 
     Mode-specific inputs (blurred background, colour, picture) are set on ``effect`` beforehand.
     """
@@ -557,9 +435,4 @@ def composite(
         effect.set_texture("image", source)
         effect.set_texture("coeffs", coefficients)
         effect.set_float("enabled_alpha", 1.0)
-        if transparent:
-            effect.draw(technique + b"Linear", size[0], size[1])
-        elif regions is not None:
-            regions.draw(effect, technique)
-        else:
-            effect.draw(technique, size[0], size[1])
+        effect.draw(technique + b"Linear" if transparent else technique, size[0], size[1])

@@ -93,7 +93,6 @@ GS_BLEND_ONE = 1
 GS_BLEND_SRCALPHA = 4
 GS_BLEND_INVSRCALPHA = 5
 GS_CLEAR_COLOR = 1 << 0
-GS_TRIS = 3  # enum gs_draw_mode
 
 
 def library_candidates(platform: str = sys.platform) -> list[str]:
@@ -183,7 +182,6 @@ signal_handler_disconnect = _bind("signal_handler_disconnect", None, _P, c_char_
 def address_of(function: Any) -> int:
     """The C address of a bound libobs function, for struct fields that libobs calls itself."""
     return ctypes.cast(function, c_void_p).value or 0
-
 
 # --- obs_data (settings) --------------------------------------------------------------------------
 obs_data_get_int = _bind("obs_data_get_int", c_int64, _P, c_char_p)
@@ -383,45 +381,6 @@ gs_blend_function_separate = _bind("gs_blend_function_separate", None, c_int, c_
 gs_enable_framebuffer_srgb = _bind("gs_enable_framebuffer_srgb", None, c_bool)
 gs_framebuffer_srgb_enabled = _bind("gs_framebuffer_srgb_enabled", c_bool)
 gs_draw_sprite = _bind("gs_draw_sprite", None, _P, c_uint32, c_uint32, c_uint32)
-
-# --- vertex buffers (the composite's sure regions, gpu_passes.RegionGeometry) ----------------------
-_WHOLE_FRAME_COMPOSITE = "the composite reads the mask at every pixel (slower on a software renderer)"
-gs_vertexbuffer_create = _bind_optional("gs_vertexbuffer_create", _WHOLE_FRAME_COMPOSITE, _P, _P, c_uint32)
-gs_vertexbuffer_destroy = _bind_optional("gs_vertexbuffer_destroy", _WHOLE_FRAME_COMPOSITE, None, _P)
-gs_vertexbuffer_flush = _bind_optional("gs_vertexbuffer_flush", _WHOLE_FRAME_COMPOSITE, None, _P)
-gs_vertexbuffer_get_data = _bind_optional("gs_vertexbuffer_get_data", _WHOLE_FRAME_COMPOSITE, _P, _P)
-gs_load_vertexbuffer = _bind_optional("gs_load_vertexbuffer", _WHOLE_FRAME_COMPOSITE, None, _P)
-gs_load_indexbuffer = _bind_optional("gs_load_indexbuffer", _WHOLE_FRAME_COMPOSITE, None, _P)
-gs_draw = _bind_optional("gs_draw", _WHOLE_FRAME_COMPOSITE, None, c_int, c_uint32, c_uint32)
-
-
-class GsVbData(ctypes.Structure):
-    """``struct gs_vb_data`` (graphics.h, the same in OBS 29 to 32): what a vertex buffer holds.
-
-    ``points`` are ``struct vec3``: four floats each (x, y, z and SSE padding).
-    """
-
-    _fields_ = [
-        ("num", c_size_t),
-        ("points", c_void_p),
-        ("normals", c_void_p),
-        ("tangents", c_void_p),
-        ("colors", c_void_p),
-        ("num_tex", c_size_t),
-        ("tvarray", c_void_p),
-    ]
-
-
-class GsTvertArray(ctypes.Structure):
-    """``struct gs_tvertarray``: one texture-coordinate array of a vertex buffer, ``width`` floats a vertex."""
-
-    _fields_ = [("width", c_size_t), ("array", c_void_p)]
-
-
-def vertex_buffers_available() -> bool:
-    """Whether this libobs has every function ``gpu_passes.RegionGeometry`` calls."""
-    functions = (gs_vertexbuffer_create, gs_vertexbuffer_destroy, gs_vertexbuffer_flush, gs_vertexbuffer_get_data)
-    return all(function is not None for function in (*functions, gs_load_vertexbuffer, gs_load_indexbuffer, gs_draw))
 
 
 def source_name(source: int) -> str:

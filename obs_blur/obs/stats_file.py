@@ -14,10 +14,7 @@ the same folder, then a rename), as::
          "provider": "<str>", "model": "<str>",
          "model_choice": <why the auto model runs that model, null for a model chosen by name>,
          "mask_crop_share": <the share of the frame the model looks at: 1 the whole frame, less a crop
-                             around the person; null before the filter's first frame>,
-         "composite_edge_share": <the share of the frame where the last composite read the mask (the
-                                  band along the outline; 1 when it ran in full, e.g. a transparent
-                                  frame); null before the first mask>, "status": "<str>",
+                             around the person; null before the filter's first frame>, "status": "<str>",
          "frames": <video_render calls so far>, "passthrough_frames": <of those, drawn unchanged>,
          "source": "<the filtered source's name>", "mask_latency_frames": <int or null>,
          "video_delay_ms": <how late the aligned video runs, null while not aligned or not measured>}}}
