@@ -1,8 +1,8 @@
 """``tools/profile_passes.py`` can still take each part out of the shipped effect.
 
 Each of its variants replaces a piece of ``background_blur.effect`` text; when the effect changes
-under it, the tool stops with "update VARIANTS" only once somebody runs it (after the colour-guided
-refinement it had for a while). This keeps the variants in step with the effect.
+under it, the tool stops with "update VARIANTS", but only when somebody runs it, which takes minutes
+of OBS per variant. This keeps the variants in step with the effect at every test run.
 """
 
 from __future__ import annotations
