@@ -1,31 +1,37 @@
 #!/usr/bin/env python3
 """What each GPU pass of the Background Blur filter costs in the real OBS Studio, by taking it out.
 
-    python tools/profile_passes.py [--sizes 1280x720 1920x1080] [--seconds 6] [--mode blur] [--lens-depth]
-                                   [--shipped-only]
+    python tools/profile_passes.py [--sizes 1280x720 1920x1080] [--seconds 6] [--rounds 1] [--mode blur]
+                                   [--lens-depth] [--shipped-only]
 
 A software renderer (llvmpipe) has no GPU timer, and a pass's cost shows up wherever the next pass
 waits for its output, so the passes are measured by difference: one OBS per canvas (30 fps) with the
 moving photo of ``bench_obs.py``, one filter, and the effect file swapped for variants with one part
 replaced by the cheapest thing that keeps the frame flowing (``OBS_BLUR_EFFECT``; an OBS per variant,
-since libobs keeps a compiled effect for its path). A variant's figures subtracted from the shipped
-effect's are what that part costs. "no filter" is OBS drawing the photo alone.
+since libobs keeps a compiled effect for its path). Each OBS first measures the photo alone, so
+every run gives the filter's cost over OBS alone in the same process; a variant's cost subtracted
+from the shipped effect's is what that part costs. ``--rounds`` repeats every variant, interleaved,
+and reports medians: this kind of machine drifts by several points of CPU from one run to the next.
 
 On llvmpipe the render callback's time is mostly waiting: the first pass that reads the frame
 target waits until the rasteriser threads finished everything queued before it. OBS's CPU is the
 figure that counts there.
 
-Columns: our ``video_render`` callback (median ms, from the stats file), OBS's
-``averageFrameRenderTime``, fps, skipped frames and OBS's CPU (``/proc``, 100 % = every core), as in
-``bench_obs.py``, over ``--seconds`` after a warm-up.
+Columns: OBS's CPU alone and with the filter (``/proc``, 100 % = every core) and their difference
+per run (median and range over the rounds), the points a variant saves against the shipped
+effect, our ``video_render`` callback (median ms, from the stats file), OBS's
+``averageFrameRenderTime``, the lowest fps and the skipped frames of all rounds, as in
+``bench_obs.py``, each window ``--seconds`` long after a warm-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -96,78 +102,106 @@ def variant_text(shipped: str, replacements: list[tuple[str, str]]) -> str:
     return text
 
 
-def profile_canvas(width: int, height: int, args: argparse.Namespace, work: Path) -> list[CaseResult]:
-    """OBS alone, then the filter with each effect variant, each in an OBS of its own.
+@dataclass(frozen=True)
+class PairedRun:
+    """One OBS: the photo alone, then with the filter drawing through one variant of the effect."""
+
+    variant: str
+    alone: CaseResult
+    filtered: CaseResult
+
+    @property
+    def over_alone(self) -> float:
+        """OBS's CPU with the filter minus without it in the same OBS: the figure that drifts least."""
+        return self.filtered.obs_cpu_percent - self.alone.obs_cpu_percent
+
+
+def profile_canvas(width: int, height: int, args: argparse.Namespace, work: Path) -> list[PairedRun]:
+    """Each effect variant in an OBS of its own, ``--rounds`` times, the variants interleaved.
 
     libobs keeps every effect it compiled by file path for the life of the process, so a variant
-    needs a path of its own, and the environment variable that names it needs a new process.
+    needs a path of its own, and the environment variable that names it needs a new process. Each
+    OBS measures the photo alone before the filter is added: a shared machine's speed drifts by more
+    between runs than most passes cost, and the difference within one OBS cancels that drift.
     """
     canvas = f"{width}x{height}"
     photo = source_picture(width, height, args.still, work)
     shipped = EFFECT_PATH.read_text(encoding="utf-8")
-    results = []
+    runs = []
     variants = list(VARIANTS.items())[: 1 if args.shipped_only else None]
     filter_settings = {"mode": args.mode, **({"lens_depth": True} if args.lens_depth else {})}
-    for index, (name, replacements) in enumerate(variants):
-        effect_file = work / f"variant-{index}.effect"
-        effect_file.write_text(variant_text(shipped, replacements), encoding="utf-8")
-        stats = StatsReader(work / f"stats-{canvas}-{index}.json")
-        environment = {"OBS_BLUR_STATS": str(stats.path), EFFECT_VARIABLE: str(effect_file)}
-        settings = ObsSettings(width=width, height=height, fps=FPS, pydeps=pydeps_for_tests(), environment=environment)
-        run = HeadlessObs(work / f"obs-{canvas}-{index}", settings).start()
-        try:
-            run.add_image_source(SOURCE, photo)
-            time.sleep(WARMUP_S)
-            if index == 0:
-                results.append(measure(run, canvas, "no filter", args.seconds, stats, lambda _elapsed: None))
-            run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, filter_settings)
-            if wait_for_masks(stats, READY_TIMEOUT_S) is None:
-                raise SystemExit(f"no mask with the variant {name!r}: see {run.log_path}")
-            time.sleep(WARMUP_S)
-            results.append(measure(run, canvas, name, args.seconds, stats, lambda _elapsed: None))
-        finally:
-            run.stop()
-    return results
-
-
-def render_median(result: CaseResult) -> Optional[float]:
-    return result.render_ms["median"] if result.render_ms else None
+    for round_number in range(args.rounds):
+        for index, (name, replacements) in enumerate(variants):
+            effect_file = work / f"variant-{index}.effect"
+            effect_file.write_text(variant_text(shipped, replacements), encoding="utf-8")
+            stats = StatsReader(work / f"stats-{canvas}-{index}-{round_number}.json")
+            environment = {"OBS_BLUR_STATS": str(stats.path), EFFECT_VARIABLE: str(effect_file)}
+            settings = ObsSettings(
+                width=width, height=height, fps=FPS, pydeps=pydeps_for_tests(), environment=environment
+            )
+            run = HeadlessObs(work / f"obs-{canvas}-{index}-{round_number}", settings).start()
+            try:
+                run.add_image_source(SOURCE, photo)
+                time.sleep(WARMUP_S)
+                alone = measure(run, canvas, "no filter", args.seconds, stats, lambda _elapsed: None)
+                run.client.create_source_filter(SOURCE, FILTER, FILTER_KIND, filter_settings)
+                if wait_for_masks(stats, READY_TIMEOUT_S) is None:
+                    raise SystemExit(f"no mask with the variant {name!r}: see {run.log_path}")
+                time.sleep(WARMUP_S)
+                filtered = measure(run, canvas, name, args.seconds, stats, lambda _elapsed: None)
+            finally:
+                run.stop()
+            runs.append(PairedRun(name, alone, filtered))
+    return runs
 
 
 TABLE_HEADER = (
     "canvas",
     "variant",
+    "runs",
+    "OBS alone %",
+    "with the filter %",
+    "over OBS alone, points: median (range)",
+    "points saved",
     "render ms median",
-    "render ms saved",
-    "OBS CPU %",
-    "CPU points saved",
     "OBS frame ms",
-    "fps",
+    "fps (lowest)",
     "skipped",
 )
 
 
-def saved(shipped: Optional[float], variant: Optional[float], form: str) -> str:
-    return DASH if shipped is None or variant is None else form.format(shipped - variant)
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
-def table(results: list[CaseResult]) -> list[str]:
-    """One row per variant; the savings against the shipped effect are what the part taken out costs."""
-    shipped = next((result for result in results if result.case == "shipped effect"), None)
+def _render_median(run: PairedRun) -> Optional[float]:
+    return run.filtered.render_ms["median"] if run.filtered.render_ms else None
+
+
+def table(runs: list[PairedRun]) -> list[str]:
+    """One row per variant, medians over its runs; "points saved" (the shipped effect's median over
+    OBS alone minus the variant's) is what the part taken out costs."""
+    by_variant: dict[str, list[PairedRun]] = {}
+    for run in runs:
+        by_variant.setdefault(run.variant, []).append(run)
+    shipped = by_variant.get("shipped effect")
+    shipped_over = _median([run.over_alone for run in shipped]) if shipped else None
     lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
-    for result in results:
-        median = render_median(result)
-        compared = shipped if shipped is not None and result.case not in ("shipped effect", "no filter") else None
+    for name, variant_runs in by_variant.items():
+        over = [run.over_alone for run in variant_runs]
+        renders = [ms for ms in map(_render_median, variant_runs) if ms is not None]
         cells = [
-            result.canvas,
-            result.case,
-            DASH if median is None else f"{median:.2f}",
-            saved(render_median(compared) if compared else None, median, "{:.2f}"),
-            f"{result.obs_cpu_percent:.0f}",
-            saved(compared.obs_cpu_percent if compared else None, result.obs_cpu_percent, "{:.0f}"),
-            f"{result.obs_frame_ms:.2f}",
-            f"{result.fps:.1f}",
-            str(result.skipped),
+            variant_runs[0].filtered.canvas,
+            name,
+            str(len(variant_runs)),
+            f"{_median([run.alone.obs_cpu_percent for run in variant_runs]):.0f}",
+            f"{_median([run.filtered.obs_cpu_percent for run in variant_runs]):.0f}",
+            f"{_median(over):+.0f} ({min(over):+.0f} to {max(over):+.0f})",
+            DASH if shipped_over is None or name == "shipped effect" else f"{shipped_over - _median(over):.0f}",
+            DASH if not renders else f"{_median(renders):.2f}",
+            f"{_median([run.filtered.obs_frame_ms for run in variant_runs]):.2f}",
+            f"{min(run.filtered.fps for run in variant_runs):.1f}",
+            str(sum(run.filtered.skipped for run in variant_runs)),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -181,14 +215,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--lens-depth", action="store_true", help="lens mode: the disc smaller next to the person")
     parser.add_argument("--still", action="store_true", help="a still photo instead of the moving one")
     parser.add_argument("--shipped-only", action="store_true", help="OBS alone and the shipped effect, no variants")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every variant, interleaved; medians reported")
     args = parser.parse_args(argv)
     print(f"$ python tools/profile_passes.py {' '.join(sys.argv[1:] if argv is None else argv)}\n")
     print(f"Machine: {cpu_model()}; obs-blur {code_version()}\n")
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="obs-blur-profile-") as work:
         for size in args.sizes:
-            results = profile_canvas(*parse_size(size), args, Path(work))
-            lines += table(results) if not lines else table(results)[2:]
+            runs = profile_canvas(*parse_size(size), args, Path(work))
+            lines += table(runs) if not lines else table(runs)[2:]
     print("\n".join(lines))
     return 0
 
