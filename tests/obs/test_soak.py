@@ -20,6 +20,11 @@ pytestmark = pytest.mark.obs
 OBS_SECONDS, OBS_WARMUP_S, OBS_INTERVAL_S = 45.0, 15.0, 5.0
 CORE_FRAMES, CORE_WARMUP_FRAMES = 2000, 300
 RSS_GROWTH_LIMIT_MB = 10.0
+#: OBS's own memory grows in occasional steps (docs/RELIABILITY.md, "Soak": a bare OBS grew 17 MB in
+#: 30 minutes; one CI run of this test saw +7.7 MB in one 5 s interval, flat before and after). A
+#: leak in the filter grows with every frame or mask: its steady growth (``SoakResult.steady_growth``)
+#: must stay under the limit, and the whole growth, a step of OBS's included, under the limit plus this.
+RSS_STEP_ALLOWANCE_MB = 10.0
 #: OBS's descriptors and threads may drop after start-up (measured: 28 -> 24 fds, 22 -> 18 threads in the
 #: first 30 s) and a transient one may come and go; a leak per frame or per mask would be hundreds.
 COUNT_SLACK = 2
@@ -31,7 +36,8 @@ soak = load_tool("soak")
 def assert_no_growth(result: Any) -> None:
     """RSS under the limit, descriptors and threads within the slack, one worker all along and none left."""
     print("\n" + "\n".join(soak.report(result)))
-    assert result.growth("rss_mb") < RSS_GROWTH_LIMIT_MB
+    assert result.steady_growth("rss_mb") < RSS_GROWTH_LIMIT_MB
+    assert result.growth("rss_mb") < RSS_GROWTH_LIMIT_MB + RSS_STEP_ALLOWANCE_MB
     assert result.growth("worker_rss_mb") < RSS_GROWTH_LIMIT_MB
     assert result.growth("fds") <= COUNT_SLACK
     assert result.growth("threads") <= COUNT_SLACK
