@@ -130,10 +130,11 @@ def profile_canvas(width: int, height: int, args: argparse.Namespace, work: Path
     runs = []
     variants = list(VARIANTS.items())[: 1 if args.shipped_only else None]
     filter_settings = {"mode": args.mode, **({"lens_depth": True} if args.lens_depth else {})}
+    effect_files = [work / f"variant-{index}.effect" for index in range(len(variants))]
+    for effect_file, (_name, replacements) in zip(effect_files, variants):
+        effect_file.write_text(variant_text(shipped, replacements), encoding="utf-8")
     for round_number in range(args.rounds):
-        for index, (name, replacements) in enumerate(variants):
-            effect_file = work / f"variant-{index}.effect"
-            effect_file.write_text(variant_text(shipped, replacements), encoding="utf-8")
+        for index, ((name, _replacements), effect_file) in enumerate(zip(variants, effect_files)):
             stats = StatsReader(work / f"stats-{canvas}-{index}-{round_number}.json")
             environment = {"OBS_BLUR_STATS": str(stats.path), EFFECT_VARIABLE: str(effect_file)}
             settings = ObsSettings(
@@ -170,10 +171,6 @@ TABLE_HEADER = (
 )
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _render_median(run: PairedRun) -> Optional[float]:
     return run.filtered.render_ms["median"] if run.filtered.render_ms else None
 
@@ -185,21 +182,22 @@ def table(runs: list[PairedRun]) -> list[str]:
     for run in runs:
         by_variant.setdefault(run.variant, []).append(run)
     shipped = by_variant.get("shipped effect")
-    shipped_over = _median([run.over_alone for run in shipped]) if shipped else None
+    shipped_over = statistics.median([run.over_alone for run in shipped]) if shipped else None
     lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
     for name, variant_runs in by_variant.items():
         over = [run.over_alone for run in variant_runs]
+        median_over = statistics.median(over)
         renders = [ms for ms in map(_render_median, variant_runs) if ms is not None]
         cells = [
             variant_runs[0].filtered.canvas,
             name,
             str(len(variant_runs)),
-            f"{_median([run.alone.obs_cpu_percent for run in variant_runs]):.0f}",
-            f"{_median([run.filtered.obs_cpu_percent for run in variant_runs]):.0f}",
-            f"{_median(over):+.0f} ({min(over):+.0f} to {max(over):+.0f})",
-            DASH if shipped_over is None or name == "shipped effect" else f"{shipped_over - _median(over):.0f}",
-            DASH if not renders else f"{_median(renders):.2f}",
-            f"{_median([run.filtered.obs_frame_ms for run in variant_runs]):.2f}",
+            f"{statistics.median([run.alone.obs_cpu_percent for run in variant_runs]):.0f}",
+            f"{statistics.median([run.filtered.obs_cpu_percent for run in variant_runs]):.0f}",
+            f"{median_over:+.0f} ({min(over):+.0f} to {max(over):+.0f})",
+            DASH if shipped_over is None or name == "shipped effect" else f"{shipped_over - median_over:.0f}",
+            DASH if not renders else f"{statistics.median(renders):.2f}",
+            f"{statistics.median([run.filtered.obs_frame_ms for run in variant_runs]):.2f}",
             f"{min(run.filtered.fps for run in variant_runs):.1f}",
             str(sum(run.filtered.skipped for run in variant_runs)),
         ]

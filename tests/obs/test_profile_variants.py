@@ -7,21 +7,15 @@ of OBS per variant. This keeps the variants in step with the effect at every tes
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from .harness import REPO_ROOT
+from .script_modules import load_tool
 
 pytestmark = pytest.mark.obs
+profile_passes = load_tool("profile_passes")
 
 
 def test_each_profile_variant_applies_to_the_shipped_effect() -> None:
-    sys.path.insert(0, str(REPO_ROOT / "tools"))
-    try:
-        import profile_passes
-    finally:
-        sys.path.remove(str(REPO_ROOT / "tools"))
     shipped = profile_passes.EFFECT_PATH.read_text(encoding="utf-8")
 
     for name, replacements in profile_passes.VARIANTS.items():
@@ -30,15 +24,8 @@ def test_each_profile_variant_applies_to_the_shipped_effect() -> None:
 
 
 def test_the_table_reports_medians_over_obs_alone_per_run() -> None:
-    sys.path.insert(0, str(REPO_ROOT / "tools"))
-    try:
-        import profile_passes
-        from bench_obs import CaseResult
-    finally:
-        sys.path.remove(str(REPO_ROOT / "tools"))
-
-    def case(name: str, cpu: float) -> CaseResult:
-        return CaseResult("1280x720", name, 10.0, 20.0, 30.0, 0, 1, cpu, cpu, 5.0, 0.0, {"median": 18.0})
+    def case(name: str, cpu: float) -> profile_passes.CaseResult:
+        return profile_passes.CaseResult("1280x720", name, 10.0, 20.0, 30.0, 0, 1, cpu, cpu, 5.0, 0.0, {"median": 18.0})
 
     def run(name: str, alone: float, filtered: float) -> profile_passes.PairedRun:
         return profile_passes.PairedRun(name, case("no filter", alone), case(name, filtered))
